@@ -1,0 +1,16 @@
+export {
+  MetricError,
+  auc,
+  evaluate,
+  gauc,
+  groupAuc,
+  logloss,
+  oracleGap,
+  type Evaluation,
+  type GroupAuc,
+  type Groups,
+  type Labels,
+  type OracleGap,
+  type Scores,
+} from './metrics';
+export { sortFloats, type FloatArray } from './sortFloats';
