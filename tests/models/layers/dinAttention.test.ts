@@ -8,7 +8,7 @@ const BATCH = 3;
 const SEQ = 4;
 const DIM = 5;
 const MASK = [[1, 1, 0, 0], [0, 0, 0, 0], [1, 0, 1, 1]]; // row 1 fully padded
-const inputs = () => [tf.randomNormal([BATCH, DIM]), tf.randomNormal([BATCH, SEQ, DIM]), tf.tensor2d(MASK)];
+const inputs = () => [tf.randomNormal([BATCH, DIM], 0, 1, "float32", 7), tf.randomNormal([BATCH, SEQ, DIM], 0, 1, "float32", 7), tf.tensor2d(MASK)];
 
 const cases: LayerCase[] = [
   { label: 'relu [6, 4], dropout 0.1 (baseline shape)', make: () => new DinAttention({ attentionUnits: [6, 4], seed: 1 }), inputs },

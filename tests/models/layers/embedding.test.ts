@@ -10,10 +10,10 @@ const ids3 = () => tf.tensor3d([[[1, 0], [4, 5]], [[0, 0], [6, 2]]], undefined, 
 const cases: LayerCase[] = [
   { label: 'table, ids [2, 3]', make: () => new EmbeddingTable({ vocabSize: 7, embeddingDim: 3, seed: 1 }), inputs: () => [ids2()], single: true },
   { label: 'table, ids [2, 2, 2]', make: () => new EmbeddingTable({ vocabSize: 7, embeddingDim: 4, initStd: 0.1, seed: 2 }), inputs: () => [ids3()], single: true },
-  { label: 'pooling, rank 3', make: () => new MaskedMeanPooling(), inputs: () => [tf.randomNormal([2, 3, 4]), ids2()] },
-  { label: 'pooling, rank 4', make: () => new MaskedMeanPooling(), inputs: () => [tf.randomNormal([2, 2, 2, 3]), ids3()] },
-  { label: 'projection, [2, 6] → 4', make: () => new PretrainedProjection({ outputDim: 4, seed: 3 }), inputs: () => [tf.randomNormal([2, 6])], single: true },
-  { label: 'projection, [2, 3, 5] → 2', make: () => new PretrainedProjection({ outputDim: 2 }), inputs: () => [tf.randomNormal([2, 3, 5])], single: true },
+  { label: 'pooling, rank 3', make: () => new MaskedMeanPooling(), inputs: () => [tf.randomNormal([2, 3, 4], 0, 1, "float32", 7), ids2()] },
+  { label: 'pooling, rank 4', make: () => new MaskedMeanPooling(), inputs: () => [tf.randomNormal([2, 2, 2, 3], 0, 1, "float32", 7), ids3()] },
+  { label: 'projection, [2, 6] → 4', make: () => new PretrainedProjection({ outputDim: 4, seed: 3 }), inputs: () => [tf.randomNormal([2, 6], 0, 1, "float32", 7)], single: true },
+  { label: 'projection, [2, 3, 5] → 2', make: () => new PretrainedProjection({ outputDim: 2 }), inputs: () => [tf.randomNormal([2, 3, 5], 0, 1, "float32", 7)], single: true },
 ];
 
 beforeAll(useCpu);

@@ -4,7 +4,7 @@ import { LayerConfigError, MlpBlock } from '../../../src/models/layers';
 import { type LayerCase, checkLayer, useCpu } from './layerCheck';
 import { add, arr, expectClose, matVec, relu, sigmoid, transpose } from './jsRef';
 
-const x = () => [tf.randomNormal([5, 6])];
+const x = () => [tf.randomNormal([5, 6], 0, 1, "float32", 7)];
 const cases: LayerCase[] = [
   { label: 'relu [4, 3]', make: () => new MlpBlock({ hiddenUnits: [4, 3], seed: 1 }), inputs: x, single: true },
   {
@@ -20,7 +20,7 @@ const cases: LayerCase[] = [
     single: true,
   },
   { label: 'no hidden layer, output only', make: () => new MlpBlock({ outputDim: 3, seed: 4 }), inputs: x, single: true },
-  { label: '3-D input [2, 3, 6], sigmoid + linear', make: () => new MlpBlock({ hiddenUnits: [4, 2], activation: ['sigmoid', 'linear'], batchNorm: true, seed: 5 }), inputs: () => [tf.randomNormal([2, 3, 6])], single: true },
+  { label: '3-D input [2, 3, 6], sigmoid + linear', make: () => new MlpBlock({ hiddenUnits: [4, 2], activation: ['sigmoid', 'linear'], batchNorm: true, seed: 5 }), inputs: () => [tf.randomNormal([2, 3, 6], 0, 1, "float32", 7)], single: true },
 ];
 
 beforeAll(useCpu);

@@ -5,9 +5,9 @@ import { type LayerCase, checkLayer, useCpu } from './layerCheck';
 import { arr, expectClose, matVec, mean, relu, scale, sigmoid } from './jsRef';
 
 const cases: LayerCase[] = [
-  { label: '6 fields, r = 3 (default), relu', make: () => new SqueezeExcitation({ seed: 1 }), inputs: () => [tf.randomNormal([3, 6, 4])], single: true },
-  { label: '5 fields, r = 2, sigmoid', make: () => new SqueezeExcitation({ reductionRatio: 2, excitationActivation: 'sigmoid' }), inputs: () => [tf.randomNormal([3, 5, 4])], single: true },
-  { label: '2 fields (reduced size floors at 1)', make: () => new SqueezeExcitation({ excitationActivation: 'sigmoid', seed: 2 }), inputs: () => [tf.randomNormal([3, 2, 4])], single: true },
+  { label: '6 fields, r = 3 (default), relu', make: () => new SqueezeExcitation({ seed: 1 }), inputs: () => [tf.randomNormal([3, 6, 4], 0, 1, "float32", 7)], single: true },
+  { label: '5 fields, r = 2, sigmoid', make: () => new SqueezeExcitation({ reductionRatio: 2, excitationActivation: 'sigmoid' }), inputs: () => [tf.randomNormal([3, 5, 4], 0, 1, "float32", 7)], single: true },
+  { label: '2 fields (reduced size floors at 1)', make: () => new SqueezeExcitation({ excitationActivation: 'sigmoid', seed: 2 }), inputs: () => [tf.randomNormal([3, 2, 4], 0, 1, "float32", 7)], single: true },
 ];
 
 beforeAll(useCpu);
