@@ -1,0 +1,5 @@
+/** Pure TypeScript linear algebra (no tfjs): matrix products, symmetric eigen-decomposition, PCA. */
+export * from './matrix';
+export * from './matmul';
+export * from './eigen';
+export * from './pca';
