@@ -4,6 +4,7 @@
  * the batch-norm / dropout arithmetic that several layers own weights for.
  */
 import * as tf from '@tensorflow/tfjs';
+import { nextOpSeed } from '../../util/opSeeds';
 import { MmctrError } from '../../errors';
 
 /** The base arguments of every tfjs layer (name, trainable, dtype, ...). */
@@ -76,7 +77,8 @@ export function asFloatMask(mask: tf.Tensor): tf.Tensor {
 
 /** Inverted dropout (scaled by 1/(1−rate)) in training; identity at inference or with rate 0. */
 export function dropoutIf(x: tf.Tensor, rate: number, training: boolean): tf.Tensor {
-  return training && rate > 0 ? tf.dropout(x, rate) : x;
+  // Seeded from the trainer's per-step stream so that a run is a function of its seed (and resumes exactly).
+  return training && rate > 0 ? tf.dropout(x, rate, undefined, nextOpSeed()) : x;
 }
 
 /** Running statistics of a batch norm, as PyTorch keeps them. */

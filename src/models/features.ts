@@ -1,0 +1,356 @@
+/**
+ * The feature specs of the MicroLens models, as types, and the two encoders every model is built on.
+ *
+ * The challenge baseline (reczoo/WWW2025_MMCTR_Challenge, FuxiCTR DIN) describes one item by three fields,
+ * concatenated in this order:
+ *   item_id        categorical, own table (emb dim)                         → [emb]
+ *   item_tags      5 tag ids, left-padded, own table, mean over valid ids    → [emb]
+ *   item_emb_d128  frozen 128-d vector, bias-free Linear(128 → 128)          → [pretrainedDim]
+ * The target item and every history position get the same vector from the same tables (`ItemEncoder`); the
+ * target's likes_level / views_level are categorical context fields (`ContextEncoder`, vocab 11 = 0..9 + OOV).
+ *
+ * Padding: id 0 is padding everywhere and a position is valid where its id > 0 (1 = valid masks). An item vector
+ * is multiplied by that mask, so a padded history position is exactly zero whatever row 0 of the item table holds
+ * (the baseline's row 0 is zeros, which gives the same result). As in FuxiCTR, whose feature map declares
+ * padding_idx 0 for every categorical field, level 0 of likes/views maps to the zero padding row.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { MICROLENS_DIMS, MICROLENS_VOCAB } from '../data/schema';
+import { MmctrError } from '../errors';
+import { EmbeddingTable, MaskedMeanPooling, PretrainedProjection, paddingMask } from './layers';
+import type { ItemTable, ModelInputs } from './types';
+
+/** Raised for model arguments, feature maps or item tables a model cannot work with. */
+export class ModelConfigError extends MmctrError {}
+
+/** An id field with its own embedding table; id 0 is padding (zero vector, no gradient). */
+export interface CategoricalFeature {
+  kind: 'categorical';
+  name: string;
+  /** Rows of the table incl. padding row 0 and OOV. */
+  vocabSize: number;
+  paddingIdx: 0;
+}
+
+/** A fixed-length id list of each item (left-padded with 0), mean-pooled over its valid ids, own table. */
+export interface PooledSequenceFeature {
+  kind: 'pooledSequence';
+  name: string;
+  /** The item-table column holding the lists. */
+  column: 'tags';
+  vocabSize: number;
+  maxLen: number;
+  paddingIdx: 0;
+  pooling: 'mean';
+}
+
+/** A frozen pretrained vector of each item, projected by a bias-free Linear. */
+export interface PretrainedFeature {
+  kind: 'pretrained';
+  name: string;
+  /** The item-table column holding the vectors. */
+  column: 'emb';
+  /** Stored width. */
+  dim: number;
+  /** Width after the projection. */
+  outputDim: number;
+}
+
+/** The behaviour sequence: item ids (left-padded, newest rightmost) encoded by the item encoder. */
+export interface SequenceFeature {
+  kind: 'sequence';
+  name: string;
+  maxLen: number;
+  sharesEmbeddingWith: 'item';
+  paddingIdx: 0;
+}
+
+/** A field of the item vector. */
+export type ItemFeature = CategoricalFeature | PooledSequenceFeature | PretrainedFeature;
+export type FeatureSpec = ItemFeature | SequenceFeature;
+
+/** The 1-D inputs a context field can read. */
+export type ContextInput = 'likesLevel' | 'viewsLevel';
+
+/** Everything a model embeds, in one place. */
+export interface FeatureMap {
+  /** Fields of the item vector, in concatenation order. */
+  item: ItemFeature[];
+  /** Fields of the target only, in concatenation order. */
+  context: { feature: CategoricalFeature; input: ContextInput }[];
+  history: SequenceFeature;
+}
+
+export interface FeatureMapOptions {
+  /** Width of the projected pretrained vector. Default 128 (the baseline). */
+  pretrainedDim?: number;
+  /** History length the models are meant for (information; a batch may hold any length). Default 64. */
+  seqLen?: number;
+}
+
+/** The baseline's feature map for an item table (its vocabularies are read from the table). */
+export function microlensFeatureMap(table: ItemTable, options: FeatureMapOptions = {}): FeatureMap {
+  validateItemTable(table);
+  const levels = MICROLENS_VOCAB.numLevels + 1; // 0..9 + OOV
+  const level = (name: string): CategoricalFeature => ({ kind: 'categorical', name, vocabSize: levels, paddingIdx: 0 });
+  return {
+    item: [
+      { kind: 'categorical', name: 'item_id', vocabSize: table.tags.rows, paddingIdx: 0 },
+      {
+        kind: 'pooledSequence',
+        name: 'item_tags',
+        column: 'tags',
+        vocabSize: table.tagVocab,
+        maxLen: table.tags.cols,
+        paddingIdx: 0,
+        pooling: 'mean',
+      },
+      {
+        kind: 'pretrained',
+        name: 'item_emb_d128',
+        column: 'emb',
+        dim: table.emb.cols,
+        outputDim: options.pretrainedDim ?? MICROLENS_DIMS.itemEmbDim,
+      },
+    ],
+    context: [
+      { feature: level('likes_level'), input: 'likesLevel' },
+      { feature: level('views_level'), input: 'viewsLevel' },
+    ],
+    history: {
+      kind: 'sequence',
+      name: 'item_seq',
+      maxLen: options.seqLen ?? MICROLENS_DIMS.modelSeqLen,
+      sharesEmbeddingWith: 'item',
+      paddingIdx: 0,
+    },
+  };
+}
+
+/** Checks the shapes and id ranges of an item table once, where it enters a model. */
+export function validateItemTable(table: ItemTable): void {
+  const { tags, emb, tagVocab } = table;
+  if (tags.rows < 2 || tags.rows !== emb.rows) {
+    throw new ModelConfigError(`item table: tags has ${tags.rows} rows and emb ${emb.rows}; need equal, ≥ 2 (row 0 = padding)`);
+  }
+  if (tags.data.length !== tags.rows * tags.cols || emb.data.length !== emb.rows * emb.cols) {
+    throw new ModelConfigError('item table: data length differs from rows × cols');
+  }
+  for (let i = 0; i < tags.data.length; i++) {
+    const t = tags.data[i];
+    if (t < 0 || t >= tagVocab) {
+      throw new ModelConfigError(
+        `item table: tag id ${t} at item ${Math.floor(i / tags.cols)} is outside 0..${tagVocab - 1} (tagVocab ${tagVocab})`,
+      );
+    }
+  }
+}
+
+/** Width of one field's vector. */
+function fieldWidth(f: ItemFeature, embeddingDim: number): number {
+  switch (f.kind) {
+    case 'categorical':
+    case 'pooledSequence':
+      return embeddingDim;
+    case 'pretrained':
+      return f.outputDim;
+    default: {
+      const never: never = f;
+      throw new ModelConfigError(`unknown feature kind ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+/**
+ * How history vectors are computed. 'unique': once per distinct id of the batch (targets and histories
+ * together), then gathered into place; 'perPosition': at every position, as the baseline does. Same values and
+ * gradients; bench/itemLookup.ts measures which is faster.
+ */
+export type ItemLookup = 'unique' | 'perPosition';
+
+/** A layer of an encoder with its stable key, or a frozen variable with its key. */
+export interface EncoderParts {
+  layers: [string, tf.layers.Layer][];
+  frozen: [string, tf.Variable][];
+}
+
+type Encoded = (ids: tf.Tensor) => tf.Tensor; // ids [...] → [..., width]
+
+export interface ItemEncoderArgs {
+  /** Width of the id and pooled-sequence embeddings. Required. */
+  embeddingDim: number;
+  /** History lookup strategy. Default 'unique'. */
+  lookup?: ItemLookup;
+  /** Seed of the first initialiser; each table gets its own (seed + 1000·k). Default undefined (fresh randomness). */
+  seed?: number;
+}
+
+/** Target and history item vectors from the item fields, sharing every table between the two. */
+export class ItemEncoder {
+  /** Width D of an item vector. */
+  readonly width: number;
+  readonly lookup: ItemLookup;
+  private readonly numItems: number;
+  private readonly fields: Encoded[] = [];
+  private readonly parts: EncoderParts = { layers: [], frozen: [] };
+  private readonly slots: Int32Array; // id → unique slot, −1 when unseen (reset after each batch)
+
+  constructor(features: ItemFeature[], table: ItemTable, args: ItemEncoderArgs) {
+    this.lookup = args.lookup ?? 'unique';
+    this.numItems = table.tags.rows;
+    this.slots = new Int32Array(this.numItems).fill(-1);
+    const seed = (k: number) => (args.seed === undefined ? undefined : args.seed + 1000 * k);
+    this.width = features.reduce((s, f) => s + fieldWidth(f, args.embeddingDim), 0);
+    features.forEach((f, k) => this.fields.push(this.field(f, table, args.embeddingDim, seed(k))));
+  }
+
+  private field(f: ItemFeature, table: ItemTable, embeddingDim: number, seed: number | undefined): Encoded {
+    switch (f.kind) {
+      case 'categorical': {
+        const t = this.layer(new EmbeddingTable({ name: `${f.name}_embedding`, vocabSize: f.vocabSize, embeddingDim, seed }));
+        return (ids) => t.apply(ids) as tf.Tensor; // [..., emb]
+      }
+      case 'pooledSequence': {
+        const m = table[f.column];
+        const lists = this.freeze(`item_table/${f.column}`, tf.tensor2d(m.data, [m.rows, m.cols], 'int32'));
+        const t = this.layer(new EmbeddingTable({ name: `${f.name}_embedding`, vocabSize: f.vocabSize, embeddingDim, seed }));
+        const pool = this.layer(new MaskedMeanPooling({ name: `${f.name}_pooling` }));
+        return (ids) => {
+          const listIds = tf.gather(lists, ids); // [..., maxLen]
+          return pool.apply([t.apply(listIds) as tf.Tensor, listIds]) as tf.Tensor; // [..., emb]
+        };
+      }
+      case 'pretrained': {
+        const m = table[f.column];
+        const vectors = this.freeze(`item_table/${f.column}`, tf.tensor2d(m.data, [m.rows, m.cols], 'float32'));
+        const proj = this.layer(new PretrainedProjection({ name: `${f.name}_projection`, outputDim: f.outputDim, seed }));
+        return (ids) => proj.apply(tf.gather(vectors, ids)) as tf.Tensor; // [..., outputDim]
+      }
+      default: {
+        const never: never = f;
+        throw new ModelConfigError(`unknown feature kind ${JSON.stringify(never)}`);
+      }
+    }
+  }
+
+  /** Registers a layer under its (explicit) tfjs name, which is its stable key. */
+  private layer<L extends tf.layers.Layer>(layer: L): L {
+    this.parts.layers.push([layer.name, layer]);
+    return layer;
+  }
+
+  private freeze(key: string, value: tf.Tensor): tf.Variable {
+    const v = tf.variable(value, false);
+    value.dispose();
+    this.parts.frozen.push([key, v]);
+    return v;
+  }
+
+  /** The tables and layers, by stable key. */
+  weightParts(): EncoderParts {
+    return this.parts;
+  }
+
+  /** ids [...] (int32) → item vectors [..., D], exactly zero where id == 0. */
+  encodeIds(ids: tf.Tensor): tf.Tensor {
+    return tf.tidy(() => {
+      const parts = this.fields.map((encode) => encode(ids));
+      const v = parts.length === 1 ? parts[0] : tf.concat(parts, -1); // [..., D]
+      return tf.mul(v, tf.expandDims(paddingMask(ids), -1));
+    });
+  }
+
+  /** Target vectors only: itemId [b] → [b, D]. */
+  encodeTargets(itemId: tf.Tensor1D): tf.Tensor2D {
+    this.hostIds(itemId, 'itemId');
+    return this.encodeIds(itemId) as tf.Tensor2D;
+  }
+
+  /** itemId [b], itemSeq [b, L] → target [b, D], history [b, L, D], mask [b, L] (float, 1 = valid). */
+  encode(itemId: tf.Tensor1D, itemSeq: tf.Tensor2D): { target: tf.Tensor2D; history: tf.Tensor3D; mask: tf.Tensor2D } {
+    return tf.tidy(() => {
+      const [b, len] = itemSeq.shape;
+      const mask = paddingMask(itemSeq) as tf.Tensor2D;
+      const targetIds = this.hostIds(itemId, 'itemId');
+      const historyIds = this.hostIds(itemSeq, 'itemSeq');
+      if (this.lookup === 'perPosition') {
+        return { target: this.encodeIds(itemId) as tf.Tensor2D, history: this.encodeIds(itemSeq) as tf.Tensor3D, mask };
+      }
+      const { unique, index } = this.uniqueIds([targetIds, historyIds]);
+      const vectors = this.encodeIds(tf.tensor1d(unique, 'int32')); // [U, D]
+      const target = tf.gather(vectors, tf.tensor1d(index.subarray(0, b), 'int32')) as tf.Tensor2D; // [b, D]
+      const history = tf.gather(vectors, tf.tensor2d(index.subarray(b), [b, len], 'int32')) as tf.Tensor3D; // [b, L, D]
+      return { target, history, mask };
+    });
+  }
+
+  /** Distinct ids of the arrays (in first-seen order) and, for every element, its slot among them. */
+  private uniqueIds(arrays: Int32Array[]): { unique: Int32Array; index: Int32Array } {
+    const total = arrays.reduce((s, a) => s + a.length, 0);
+    const index = new Int32Array(total);
+    const seen: number[] = [];
+    let at = 0;
+    for (const a of arrays) {
+      for (let i = 0; i < a.length; i++, at++) {
+        const id = a[i];
+        let slot = this.slots[id];
+        if (slot < 0) {
+          slot = seen.length;
+          this.slots[id] = slot;
+          seen.push(id);
+        }
+        index[at] = slot;
+      }
+    }
+    for (const id of seen) this.slots[id] = -1;
+    return { unique: Int32Array.from(seen), index };
+  }
+
+  /** The ids on the host (they come from host arrays; on cpu/wasm this is a view), checked: int32, in the table. */
+  private hostIds(ids: tf.Tensor, input: string): Int32Array {
+    if (ids.dtype !== 'int32') throw new ModelConfigError(`${input}: item ids must be int32, got ${ids.dtype}`);
+    const data = ids.dataSync() as Int32Array;
+    for (let i = 0; i < data.length; i++) {
+      if (!(data[i] >= 0 && data[i] < this.numItems)) {
+        throw new ModelConfigError(`${input}: item id ${data[i]} at flat position ${i} is outside 0..${this.numItems - 1}`);
+      }
+    }
+    return data;
+  }
+}
+
+/** The target's context fields (likes_level, views_level), each with its own table. */
+export class ContextEncoder {
+  /** Number of fields. */
+  readonly count: number;
+  readonly embeddingDim: number;
+  private readonly tables: { table: EmbeddingTable; input: ContextInput }[];
+
+  constructor(fields: FeatureMap['context'], embeddingDim: number, seed?: number) {
+    this.count = fields.length;
+    this.embeddingDim = embeddingDim;
+    this.tables = fields.map(({ feature, input }, k) => ({
+      input,
+      table: new EmbeddingTable({
+        name: `${feature.name}_embedding`,
+        vocabSize: feature.vocabSize,
+        embeddingDim,
+        seed: seed === undefined ? undefined : seed + 1000 * k,
+      }),
+    }));
+  }
+
+  weightParts(): EncoderParts {
+    return { layers: this.tables.map(({ table }) => [table.name, table]), frozen: [] };
+  }
+
+  /** [b, count, emb]: one row per field. */
+  fields(inputs: ModelInputs): tf.Tensor3D {
+    return tf.tidy(() => tf.stack(this.tables.map(({ table, input }) => table.apply(inputs[input]) as tf.Tensor), 1) as tf.Tensor3D);
+  }
+
+  /** [b, count · emb]: the fields concatenated. */
+  flat(inputs: ModelInputs): tf.Tensor2D {
+    return tf.tidy(() => tf.concat(this.tables.map(({ table, input }) => table.apply(inputs[input]) as tf.Tensor2D), -1));
+  }
+}
