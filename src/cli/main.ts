@@ -8,6 +8,9 @@ import { register as registerValidate } from './validate';
 import { register as registerStats } from './stats';
 import { register as registerBackend } from './backend';
 import { register as registerMain } from './mainJob';
+import { register as registerTrain } from './train';
+import { register as registerPredict } from './predict';
+import { register as registerCompare } from './compare';
 import { MmctrError } from '../errors';
 
 export function buildProgram(): Command {
@@ -19,6 +22,9 @@ export function buildProgram(): Command {
   registerSynth(program);
   registerValidate(program);
   registerStats(program);
+  registerTrain(program);
+  registerPredict(program);
+  registerCompare(program);
   registerBackend(program);
   return program;
 }

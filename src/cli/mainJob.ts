@@ -1,4 +1,101 @@
+/**
+ * `mmctr main`: the main job on the embedded default data, end to end.
+ *
+ * 1. The default data set (synthetic `small`, seed 20242025, in data/small) is generated on first use.
+ * 2. Every file is validated.
+ * 3. Statistics of the splits and the oracle AUC (the AUC of the true click probabilities) are printed.
+ * 4. The DCN-DIN hybrid is trained; its valid AUC is printed next to the oracle's.
+ * 5. The test split is predicted and written as a challenge submission (prediction.csv + zip).
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import type { Command } from 'commander';
+import { MmctrError } from '../errors';
+import { loadSplit } from '../data/load';
+import { MICROLENS_DIMS } from '../data/schema';
+import { splitStats } from '../data/stats';
+import { DEFAULT_SYNTH_SEED, SYNTH_SCALES, synthesize, type SynthScale } from '../data/synth';
+import { validateDataset } from '../data/validateDataset';
+import { compareRuns, formatRunTable, readOracleAuc } from '../train/compareRuns';
+import { runPredict } from './predict';
+import { runTrain } from './train';
+import { formatReportLine } from './validate';
 
-// Placeholder: the subcommand is declared by the work that builds it.
-export function register(_program: Command): void {}
+export interface MainJobOptions {
+  /** Data root. Default data/<scale>. */
+  data?: string;
+  /** Scale generated when the data root holds no data. Default 'small'. */
+  scale?: string;
+  /** Seed of the generated data. Default 20242025. */
+  seed?: string;
+  /** Train the CTR model (step 4–5). Default true; `--no-train` stops after the statistics. */
+  train?: boolean;
+  /** Epochs of the CTR model. Default 4. */
+  epochs?: string;
+  /** Run folder. Default runs/main-dcnDin. */
+  out?: string;
+}
+
+const oracleFile = (root: string) => path.join(root, 'oracle', 'ground_truth.json');
+const f4 = (x: number | null) => (x === null ? '-' : x.toFixed(4));
+
+export async function runMainJob(opts: MainJobOptions): Promise<void> {
+  const scale = (opts.scale ?? 'small') as SynthScale;
+  if (!SYNTH_SCALES.includes(scale)) throw new MmctrError(`--scale must be one of ${SYNTH_SCALES.join(', ')}, got '${opts.scale}'`);
+  const seed = Number(opts.seed ?? DEFAULT_SYNTH_SEED);
+  if (!Number.isSafeInteger(seed) || seed < 0) throw new MmctrError(`--seed must be a non-negative integer, got '${opts.seed}'`);
+  const root = opts.data ?? path.join('data', scale);
+  const out = process.stdout;
+
+  out.write(`== 1. data: ${root}\n`);
+  if (!existsSync(oracleFile(root))) {
+    out.write(`no data set there yet: generating the synthetic '${scale}' data set (seed ${seed})\n`);
+    const report = await synthesize({ outDir: root, scale, seed });
+    out.write(`generated in ${report.totalSeconds.toFixed(1)} s\n`);
+  }
+
+  out.write(`\n== 2. validation\n`);
+  const reports = await validateDataset(root, { onTable: (r) => out.write(formatReportLine(root, r) + '\n') });
+  const invalid = reports.filter((r) => r.status === 'invalid');
+  if (invalid.length > 0) throw new MmctrError(`invalid data: ${invalid[0].error?.message ?? invalid[0].table}`);
+
+  out.write(`\n== 3. statistics\n`);
+  for (const split of ['train', 'valid', 'test'] as const) {
+    const s = splitStats(await loadSplit(root, split, { seqLen: MICROLENS_DIMS.storedSeqLen }));
+    const h = s.historyLength;
+    out.write(
+      `${split.padEnd(5)}  rows ${s.rows.toLocaleString('en-US').padStart(9)}  ` +
+        `positive rate ${s.positiveRate === null ? '(no labels)' : `${(100 * s.positiveRate).toFixed(2)}%`}  ` +
+        `users ${s.users.toLocaleString('en-US')}  items ${s.items.toLocaleString('en-US')}  ` +
+        `history length min ${h.min} / median ${h.median} / mean ${h.mean.toFixed(2)} / max ${h.max}\n`,
+    );
+  }
+  const oracle = readOracleAuc(oracleFile(root));
+  out.write(`oracle AUC (valid, true click probabilities): ${f4(oracle)}\n`);
+
+  if (opts.train === false) return;
+  const runDir = opts.out ?? path.join('runs', 'main-dcnDin');
+  out.write(`\n== 4. training the DCN-DIN hybrid (dcnDinSmall) → ${runDir}\n`);
+  await runTrain({ model: 'dcnDin', preset: 'dcnDinSmall', data: root, out: runDir, overwrite: true, epochs: opts.epochs ?? '4' });
+
+  out.write(`\n== 5. submission\n`);
+  await runPredict({ run: runDir });
+
+  const rows = compareRuns([runDir]);
+  out.write(`\n== result\n${formatRunTable(rows)}`);
+  const r = rows[0];
+  out.write(`DCN-DIN valid AUC ${f4(r.auc)} vs oracle AUC ${f4(r.oracleAuc)} (gap ${f4(r.gap)})\n`);
+}
+
+export function register(program: Command): void {
+  program
+    .command('main')
+    .description('the main job: generate (first use) and validate the default data, print its statistics and oracle AUC, train the DCN-DIN hybrid, write a submission')
+    .option('--data <root>', 'data root (default data/<scale>; generated when it holds no data set)')
+    .option('--scale <scale>', `scale generated on first use: ${SYNTH_SCALES.join(' | ')}`, 'small')
+    .option('--seed <n>', 'seed of the generated data', String(DEFAULT_SYNTH_SEED))
+    .option('--epochs <n>', 'training epochs of the DCN-DIN hybrid', '4')
+    .option('--out <dir>', 'run folder of the trained model (default runs/main-dcnDin)')
+    .option('--no-train', 'stop after the statistics and the oracle AUC')
+    .action(async (opts: MainJobOptions) => runMainJob(opts));
+}

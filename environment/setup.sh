@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Everything a fresh machine (Debian 12, Node 20, root) needs beyond the repository itself. Idempotent: a second
+# run only checks. Called by environment/main.sh, environment/test.sh and .ci/run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '[setup] %s\n' "$*" >&2; }
+
+# 1. Debian packages named in environment/apt-packages.txt (one per line, '#' comments).
+mapfile -t want < <(sed -e 's/#.*//' -e '/^\s*$/d' environment/apt-packages.txt)
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  log "installing Debian packages: ${missing[*]}"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# 2. npm packages, exactly as locked. Re-installed only when package-lock.json changed since the last install.
+stamp=node_modules/.mmctr-lock-stamp
+if [ ! -f "$stamp" ] || ! cmp -s package-lock.json "$stamp"; then
+  log "installing npm packages (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error
+  cp package-lock.json "$stamp"
+fi
