@@ -20,10 +20,13 @@ if ((${#missing[@]})); then
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# 2. npm packages, exactly as locked. Re-installed only when package-lock.json changed since the last install.
+# 2. npm packages, as locked. Re-installed only when package-lock.json changed since the last install.
+# `npm install --no-save` rather than `npm ci`: nodejs-polars 0.26.1 names optional per-platform binaries that were
+# never published (android/arm64/win32), which npm leaves out of the lock file and `npm ci` then refuses as
+# "out of sync". `npm install` installs the locked versions and skips them.
 stamp=node_modules/.mmctr-lock-stamp
 if [ ! -f "$stamp" ] || ! cmp -s package-lock.json "$stamp"; then
-  log "installing npm packages (npm ci)"
-  npm ci --no-audit --no-fund --loglevel=error
+  log "installing npm packages (npm install, locked versions)"
+  npm install --no-save --no-audit --no-fund --loglevel=error
   cp package-lock.json "$stamp"
 fi
