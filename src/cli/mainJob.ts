@@ -30,8 +30,12 @@ export interface MainJobOptions {
   seed?: string;
   /** Train the CTR model (step 4–5). Default true; `--no-train` stops after the statistics. */
   train?: boolean;
-  /** Epochs of the CTR model. Default 4. */
+  /** Epochs of the CTR model at most (early stopping may end sooner). Default 3. */
   epochs?: string;
+  /** Rows per optimiser step. Default 512: on this data more steps beat bigger batches, and it fits the wasm heap. */
+  batchSize?: string;
+  /** Adam's learning rate. Default 2e-3. */
+  lr?: string;
   /** Run folder. Default runs/main-dcnDin. */
   out?: string;
 }
@@ -76,7 +80,16 @@ export async function runMainJob(opts: MainJobOptions): Promise<void> {
   if (opts.train === false) return;
   const runDir = opts.out ?? path.join('runs', 'main-dcnDin');
   out.write(`\n== 4. training the DCN-DIN hybrid (dcnDinSmall) → ${runDir}\n`);
-  await runTrain({ model: 'dcnDin', preset: 'dcnDinSmall', data: root, out: runDir, overwrite: true, epochs: opts.epochs ?? '4' });
+  await runTrain({
+    model: 'dcnDin',
+    preset: 'dcnDinSmall',
+    data: root,
+    out: runDir,
+    overwrite: true,
+    epochs: opts.epochs ?? '3',
+    batchSize: opts.batchSize ?? '512',
+    lr: opts.lr ?? '2e-3',
+  });
 
   out.write(`\n== 5. submission\n`);
   await runPredict({ run: runDir });
@@ -94,7 +107,9 @@ export function register(program: Command): void {
     .option('--data <root>', 'data root (default data/<scale>; generated when it holds no data set)')
     .option('--scale <scale>', `scale generated on first use: ${SYNTH_SCALES.join(' | ')}`, 'small')
     .option('--seed <n>', 'seed of the generated data', String(DEFAULT_SYNTH_SEED))
-    .option('--epochs <n>', 'training epochs of the DCN-DIN hybrid', '4')
+    .option('--epochs <n>', 'training epochs of the DCN-DIN hybrid at most', '3')
+    .option('--batch-size <n>', 'rows per optimiser step', '512')
+    .option('--lr <x>', "Adam's learning rate", '2e-3')
     .option('--out <dir>', 'run folder of the trained model (default runs/main-dcnDin)')
     .option('--no-train', 'stop after the statistics and the oracle AUC')
     .action(async (opts: MainJobOptions) => runMainJob(opts));

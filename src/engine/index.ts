@@ -24,3 +24,4 @@ export {
   type ProjectKernelGroup,
   type ProjectKernelOptions,
 } from './kernels';
+export { BackendMemoryError, explainBackendError, isBackendMemoryError } from './memoryErrors';

@@ -10,6 +10,7 @@ import type { CtrModel } from '../models/types';
 import { batchInputs } from '../train/tensors';
 import { MmctrError } from '../errors';
 import { progress } from '../util/progress';
+import { explainBackendError } from '../engine/memoryErrors';
 
 export interface PredictOptions {
   /** Rows per forward pass. Default 8192. */
@@ -27,13 +28,18 @@ export async function predict(model: CtrModel, split: InteractionSplit, options:
   const bar = options.progress ? progress({ label: `predict ${split.split}`, total: split.rows, unit: 'rows' }) : null;
   let offset = 0;
   for (const batch of iterateBatches(split, { batchSize })) {
-    const probs = tf.tidy(() => {
-      const logits = model.call(batchInputs(batch), false); // [size]
-      if (logits.shape.length !== 1 || logits.shape[0] !== batch.size) {
-        throw new PredictionError(`model ${model.name} returned logits of shape [${logits.shape}] for a batch of ${batch.size} rows; expected [${batch.size}]`);
-      }
-      return tf.sigmoid(logits);
-    });
+    let probs: tf.Tensor;
+    try {
+      probs = tf.tidy(() => {
+        const logits = model.call(batchInputs(batch), false); // [size]
+        if (logits.shape.length !== 1 || logits.shape[0] !== batch.size) {
+          throw new PredictionError(`model ${model.name} returned logits of shape [${logits.shape}] for a batch of ${batch.size} rows; expected [${batch.size}]`);
+        }
+        return tf.sigmoid(logits);
+      });
+    } catch (err) {
+      throw explainBackendError(err, `predicting ${split.split} rows ${offset}..${offset + batch.size - 1} (batch size ${batch.size})`);
+    }
     try {
       out.set((await probs.data()) as Float32Array, offset);
     } finally {

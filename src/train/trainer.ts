@@ -32,6 +32,7 @@ import { monitorValue, scheduleStep } from './schedule';
 import { readCheckpoint, restoreVariables, snapshotVariables } from './checkpoint';
 import { type EvalRecord, type RunInfo, type ValidMetrics, appendMetric, runPath, writeBestCheckpoint, writeJson, writeMetrics } from './runFolder';
 import { lossAndGradients, type StepGradients } from './step';
+import { explainBackendError } from '../engine/memoryErrors';
 import { type BestEvaluation, type StopReason, type TrainingCheckpointMeta, freshRun, resume, saveLatest } from './trainState';
 
 export type { BestEvaluation, StopReason } from './trainState';
@@ -277,6 +278,8 @@ export async function train(model: CtrModel, data: TrainData, config: Partial<Tr
     let out: StepGradients;
     try {
       out = lossAndGradients(model, batch, trainable, trainableNames);
+    } catch (err) {
+      throw explainBackendError(err, `training step ${step} (epoch ${epoch + 1}, batch size ${batch.size})`);
     } finally {
       seedRandomOps(null);
     }
