@@ -30,3 +30,7 @@ if [ ! -f "$stamp" ] || ! cmp -s package-lock.json "$stamp"; then
   npm install --no-save --no-audit --no-fund --loglevel=error
   cp package-lock.json "$stamp"
 fi
+
+# 3. The native kernels (native/: C++ against OpenBLAS, the `native` backend). Fast no-op when up to date; when the
+# toolchain or OpenBLAS is missing it says so and the project runs on plain wasm.
+node native/build.mjs

@@ -11,11 +11,12 @@ import * as tf from '@tensorflow/tfjs';
 import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { MmctrError } from '../errors';
 import { installedProjectKernels, registerProjectKernels } from './kernels';
+import { nativeStatus, registerNativeKernels, unregisterNativeKernels } from './native';
 
 /** The backends mmctr knows, in order of preference. */
-export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
+export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'native' | 'wasm' | 'cpu';
 
-export const BACKEND_NAMES: readonly BackendName[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
+export const BACKEND_NAMES: readonly BackendName[] = ['tensorflow-gpu', 'tensorflow', 'native', 'wasm', 'cpu'];
 
 /** Environment variable that forces a backend. */
 export const BACKEND_ENV_VAR = 'MMCTR_BACKEND';
@@ -182,12 +183,30 @@ export const BACKEND_CANDIDATES: readonly BackendCandidate[] = [
   tensorflowCandidate('tensorflow-gpu', '@tensorflow/tfjs-node-gpu'),
   tensorflowCandidate('tensorflow', '@tensorflow/tfjs-node'),
   {
+    // The wasm backend with the project's OpenBLAS addon (native/) running matmuls, gathers, scatter-adds and large
+    // element-wise ops on all cores; everything else stays SIMD wasm. Needs `node native/build.mjs` to have built it.
+    name: 'native',
+    packageName: 'native/build/mmctr_native.node',
+    tfjsName: 'wasm',
+    async start(ctx) {
+      const s = nativeStatus();
+      if (!s.available) throw new BackendUnavailable(`native kernels ${s.reason}`);
+      if (ctx.wasmPaths) setWasmPaths(ctx.wasmPaths);
+      await activate('wasm', '@tensorflow/tfjs-backend-wasm');
+      // After the project kernels (selectBackend registers them first), so OpenBLAS gets the untransposed operands.
+      registerNativeKernels('wasm');
+      return `wasm + OpenBLAS (${s.info!.blasCore}, ${s.info!.threads} threads)`;
+    },
+  },
+  {
     name: 'wasm',
     packageName: '@tensorflow/tfjs-backend-wasm',
     tfjsName: 'wasm',
     async start(ctx) {
       if (ctx.wasmPaths) setWasmPaths(ctx.wasmPaths);
       await activate('wasm', '@tensorflow/tfjs-backend-wasm');
+      // Plain wasm when forced or when native is unavailable: take back native kernels a previous selection installed.
+      unregisterNativeKernels('wasm');
       const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
       const threads = getThreadsCount();
       return `SIMD ${simd ? 'on' : 'off'}, ${threads} thread${threads === 1 ? '' : 's'}`;

@@ -25,3 +25,4 @@ export {
   type ProjectKernelOptions,
 } from './kernels';
 export { BackendMemoryError, explainBackendError, isBackendMemoryError } from './memoryErrors';
+export * from './native';

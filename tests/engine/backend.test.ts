@@ -16,10 +16,14 @@ import {
   selectBackend,
   type SelectBackendOptions,
 } from '../../src/engine/backend';
+import { nativeCallCounts, nativeStatus } from '../../src/engine/native';
 import { buildProgram } from '../../src/cli/main';
 import { MmctrError } from '../../src/errors';
 
-const quiet: SelectBackendOptions = { quiet: true, env: {} };
+/** The candidates without `native`, so the fallback to plain wasm is tested whether or not the addon is built. */
+const withoutNative = BACKEND_CANDIDATES.filter((c) => c.name !== 'native');
+const quiet: SelectBackendOptions = { quiet: true, env: {}, candidates: withoutNative };
+const native = nativeStatus();
 
 /** A node_modules in a temporary folder, with fake packages; `load` requires from there. */
 const root = mkdtempSync(path.join(os.tmpdir(), 'mmctr-backend-'));
@@ -40,7 +44,7 @@ afterEach(() => {
 describe('selectBackend', () => {
   it('falls back to wasm here and says why, in one line', async () => {
     const lines: string[] = [];
-    const info = await selectBackend({ env: {}, log: (l) => lines.push(l) });
+    const info = await selectBackend({ env: {}, log: (l) => lines.push(l), candidates: withoutNative });
     expect(info.name).toBe('wasm');
     expect(tf.getBackend()).toBe('wasm');
     expect(info.device).toBe('SIMD on, 1 thread');
@@ -74,7 +78,7 @@ describe('selectBackend', () => {
 
   it('an unknown MMCTR_BACKEND value is a clear error', async () => {
     await expect(selectBackend({ quiet: true, env: { [BACKEND_ENV_VAR]: 'gpu' } })).rejects.toThrow(
-      /MMCTR_BACKEND: unknown backend 'gpu'; expected one of tensorflow-gpu, tensorflow, wasm, cpu/,
+      /MMCTR_BACKEND: unknown backend 'gpu'; expected one of tensorflow-gpu, tensorflow, native, wasm, cpu/,
     );
   });
 
@@ -107,9 +111,25 @@ describe('selectBackend', () => {
 
   it('a package that loads but registers no backend is reported', async () => {
     fakePackage('@tensorflow/tfjs-node-gpu', 'module.exports = {};');
-    const info = await selectBackend({ ...quiet, importModule: load, candidates: BACKEND_CANDIDATES.slice(0, 1).concat(BACKEND_CANDIDATES.slice(2)) });
+    const info = await selectBackend({ ...quiet, importModule: load, candidates: withoutNative.slice(0, 1).concat(withoutNative.slice(2)) });
     expect(info.tried[0].reason).toMatch(/tfjs-node-gpu loaded but registered no 'tensorflow' backend/);
     expect(info.name).toBe('wasm');
+  });
+
+  it.skipIf(!native.available)('native (wasm + the OpenBLAS addon) comes before plain wasm when the addon is built', async () => {
+    const bigMatMul = () => tf.tidy(() => tf.matMul(tf.ones([256, 256]), tf.ones([256, 256])).dataSync());
+    const info = await selectBackend({ quiet: true, env: {} });
+    expect(info.name).toBe('native');
+    expect(info.tfjsName).toBe('wasm');
+    expect(info.device).toMatch(/^wasm \+ OpenBLAS \(.+, \d+ threads?\)$/);
+    nativeCallCounts(true);
+    bigMatMul();
+    expect(nativeCallCounts(true).native.BatchMatMul ?? 0).toBeGreaterThan(0);
+    // Forcing plain wasm afterwards takes the native kernels back out.
+    const plain = await selectBackend({ quiet: true, env: {}, force: 'wasm' });
+    expect(plain.name).toBe('wasm');
+    bigMatMul();
+    expect(nativeCallCounts(true).native.BatchMatMul ?? 0).toBe(0);
   });
 
   it('a working tfjs-node-gpu is chosen first and reports its device', async () => {
@@ -165,9 +185,11 @@ describe('mmctr backend', () => {
     const { out, error } = await run(['backend', '--kernels']);
     if (saved !== undefined) process.env[BACKEND_ENV_VAR] = saved;
     expect(error).toBeUndefined();
-    expect(out).toContain('backend: wasm (SIMD on, 1 thread) — tfjs-node-gpu not installed; tfjs-node not installed');
+    const first = native.available ? /backend: native \(wasm \+ OpenBLAS/ : /backend: wasm \(SIMD on, 1 thread\)/;
+    expect(out).toMatch(first);
+    expect(out).toContain('— tfjs-node-gpu not installed; tfjs-node not installed');
     expect(out).toMatch(/- tensorflow-gpu +unavailable +tfjs-node-gpu not installed/);
-    expect(out).toMatch(/\* wasm +selected/);
+    expect(out).toMatch(native.available ? /\* native +selected/ : /\* wasm +selected/);
     expect(out).toMatch(/ {4}cpu +skipped/);
     expect(out).toContain('wasm/UnsortedSegmentSum');
   });
