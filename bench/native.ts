@@ -12,13 +12,13 @@
  *   node --import tsx bench/native.ts --only native-wasm --shapes small --steps 5
  */
 import { execFileSync } from 'node:child_process';
-import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { registerProjectKernels } from '../src/engine/kernels';
 import { nativeStatus, registerNativeKernels } from '../src/engine/native';
 import { BASELINE_SHAPE, SMALL_SHAPE, makeDinStep, type DinShape } from './lib/dinStep';
+import { argValue as arg, loadAverage, median } from './lib/benchUtil';
 import { writeResults, type Row } from './lib/results';
 
 type Config = 'cpu' | 'wasm' | 'native-wasm' | 'native-cpu';
@@ -36,11 +36,6 @@ interface ChildResult {
   firstLoss: number;
   loss: number;
   kernels: number;
-}
-
-function arg(name: string): string | undefined {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1] : undefined;
 }
 
 /** Steps (timed, warm-up) per configuration; plain cpu is ~25× slower than the rest. */
@@ -78,8 +73,6 @@ async function child(config: Config, shapeName: string): Promise<ChildResult> {
   return { config, shape: shapeName, stepsMs, cpuMs, firstLoss, loss, kernels };
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
 if (process.argv.includes('--child')) {
   const r = await child(arg('--config') as Config, arg('--shape')!);
   process.stdout.write(`RESULT ${JSON.stringify(r)}\n`);
@@ -90,7 +83,7 @@ if (process.argv.includes('--child')) {
   console.log(`native addon: ${status.available ? JSON.stringify(status.info) : status.reason}`);
   const rows: Row[] = [];
   const notes: string[] = [];
-  const load = () => os.loadavg().map((x) => x.toFixed(1)).join(' ');
+  const load = loadAverage;
   const loadBefore = load();
   for (const shape of shapes) {
     for (const config of only ?? CONFIGS) {

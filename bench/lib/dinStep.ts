@@ -8,6 +8,7 @@
  * No dropout (the step measures the dense work).
  */
 import * as tf from '@tensorflow/tfjs';
+import { mulberry32 as rng } from './benchUtil';
 
 export interface DinShape {
   /** Label of the shape set in results tables. */
@@ -31,18 +32,6 @@ const EMB = 64;
 const TAGS_PER_ITEM = 5;
 const FEAT = 128;
 const ITEM_DIM = 2 * EMB + FEAT; // 64 id ‖ 64 tags ‖ 128 projected = 256
-
-/** mulberry32: reproducible data without touching tf's global seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface DinBatch {
   target: tf.Tensor1D; // [B] int32

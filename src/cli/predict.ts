@@ -26,7 +26,7 @@ export interface PredictCommandOptions {
   out?: string;
   /** Archive name without .zip. Default: the run folder's name. */
   id?: string;
-  /** Rows per forward pass. Default 8192. */
+  /** Rows per forward pass. Default 2048. */
   batchSize?: string;
   backend?: string;
 }
@@ -39,7 +39,7 @@ export async function runPredict(opts: PredictCommandOptions): Promise<void> {
   const name = config.model.name;
   const dataRoot = parseDataRoot(opts.data ?? (typeof config.info.dataRoot === 'string' ? config.info.dataRoot : undefined));
   const seqLen = typeof config.info.seqLen === 'number' ? config.info.seqLen : MICROLENS_DIMS.modelSeqLen;
-  const batchSize = opts.batchSize !== undefined ? Number(opts.batchSize) : 8192;
+  const batchSize = opts.batchSize !== undefined ? Number(opts.batchSize) : 2048;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new MmctrError(`--batch-size ${opts.batchSize}: expected a positive integer`);
 
   await selectBackend(opts.backend !== undefined ? { force: parseBackendName(opts.backend, '--backend'), forceLabel: '--backend' } : {});
@@ -73,7 +73,7 @@ export function register(program: Command): void {
     .option('--column <name>', `score column: Task1 | Task2 | Task1&2 | any name (default ${DEFAULT_SCORE_COLUMN})`)
     .option('--out <dir>', 'output folder (default <run>/submission)')
     .option('--id <name>', "experiment id, the archive's name (default: the run folder's name)")
-    .option('--batch-size <n>', 'rows per forward pass (default 8192)')
+    .option('--batch-size <n>', 'rows per forward pass (default 2048)')
     .option('--backend <name>', `force a backend: ${BACKEND_NAMES.join(' | ')}`)
     .addHelpText('after', '\nExample: mmctr predict --run runs/din1 --column Task2   →   runs/din1/submission/{prediction.csv,din1.zip}')
     .action(async (opts: PredictCommandOptions) => runPredict(opts));

@@ -13,7 +13,7 @@ import { progress } from '../util/progress';
 import { explainBackendError } from '../engine/memoryErrors';
 
 export interface PredictOptions {
-  /** Rows per forward pass. Default 8192. */
+  /** Rows per forward pass. Default 2048 (dinBaseline overflows the wasm heap at 4096). */
   batchSize?: number;
   /** Show a progress bar (stderr). Default false. */
   progress?: boolean;
@@ -23,7 +23,7 @@ export class PredictionError extends MmctrError {}
 
 /** Click probabilities σ(logit) for every row of `split`, in row order (inference mode: no dropout, BN running stats). */
 export async function predict(model: CtrModel, split: InteractionSplit, options: PredictOptions = {}): Promise<Float32Array> {
-  const batchSize = options.batchSize ?? 8192;
+  const batchSize = options.batchSize ?? 2048;
   const out = new Float32Array(split.rows);
   const bar = options.progress ? progress({ label: `predict ${split.split}`, total: split.rows, unit: 'rows' }) : null;
   let offset = 0;

@@ -47,7 +47,7 @@ export interface TrainConfig {
   monitor: Monitor;
   /** Default 'epoch'. */
   evalEvery: EvalEvery;
-  /** Rows per prediction batch on valid. Default 8192. */
+  /** Rows per prediction batch on valid. Default 2048: larger batches of the bigger presets overflow the wasm heap (4 GiB). */
   evalBatchSize: number;
   /** Shuffle train each epoch (seeded by `seed` and the epoch index). Default true. */
   shuffle: boolean;
@@ -74,7 +74,7 @@ export const DEFAULT_TRAIN_CONFIG: Readonly<TrainConfig> = Object.freeze({
   minLearningRate: 1e-6,
   monitor: 'auc',
   evalEvery: 'epoch',
-  evalBatchSize: 8192,
+  evalBatchSize: 2048,
   shuffle: true,
   dropLast: false,
   seed: 20242025,
