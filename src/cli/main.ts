@@ -11,6 +11,7 @@ import { register as registerMain } from './mainJob';
 import { register as registerTrain } from './train';
 import { register as registerPredict } from './predict';
 import { register as registerCompare } from './compare';
+import { register as registerEmbed } from './embed';
 import { MmctrError } from '../errors';
 
 export function buildProgram(): Command {
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerSynth(program);
   registerValidate(program);
   registerStats(program);
+  registerEmbed(program);
   registerTrain(program);
   registerPredict(program);
   registerCompare(program);

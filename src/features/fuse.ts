@@ -1,0 +1,125 @@
+/**
+ * Fusion of a content vector and a collaborative (Word2Vec) vector per item, as in the CLIP + Word2Vec pipeline
+ * of the challenge: each source L2-normalised, then
+ * - `weighted`: w_c·ĉ + w_k·k̂ (0.5/0.5 by default), L2-normalised again; or
+ * - `concat-pca`: [√w_c·ĉ ‖ √w_k·k̂] reduced to `dim` by PCA (so the weights act on variances as they act on the
+ *   squared distances in the weighted form).
+ * An item a source has no vector for (zero row: no content, or never seen in item_seq) contributes only the other.
+ *
+ * The default mode is `concat-pca`: in the DIN ablation on the small synthetic data (bench/results/embedAblation.md)
+ * it beat both single sources, where the weighted sum fell between them (the sum mixes the two sources in the same
+ * coordinates; the concatenation keeps them apart).
+ */
+import { pcaAsLinearMap, pcaFromCovarianceStats, covariance, projectRows, explainedVariance, FeatureError, type ExplainedVariance, type ProductBackendChoice } from './pca';
+
+export type FusionMode = 'weighted' | 'concat-pca';
+
+export const FUSION_MODES: readonly FusionMode[] = ['weighted', 'concat-pca'];
+
+export interface FuseOptions {
+  /** How the sources combine. Default 'concat-pca'. */
+  mode: FusionMode;
+  /** Weight of the content source. Default 0.5. */
+  contentWeight: number;
+  /** Weight of the collaborative source. Default 0.5. */
+  collaborativeWeight: number;
+  /** Output width (concat-pca; weighted keeps the sources' common width). Default 128. */
+  dim: number;
+  /** L2-normalise the weighted sum. Default true. */
+  normalizeOutput: boolean;
+  /** Engine of the concat-pca products. Default 'auto'. */
+  backend: ProductBackendChoice;
+}
+
+export const DEFAULT_FUSE_OPTIONS: Readonly<FuseOptions> = Object.freeze({
+  mode: 'concat-pca' as FusionMode,
+  contentWeight: 0.5,
+  collaborativeWeight: 0.5,
+  dim: 128,
+  normalizeOutput: true,
+  backend: 'auto',
+});
+
+/** Row-wise L2 normalisation into a new array (zero rows stay zero). */
+export function l2NormalizeRows(x: Float32Array, dim: number): Float32Array {
+  const out = new Float32Array(x.length);
+  const n = x.length / dim;
+  for (let r = 0; r < n; r++) {
+    const o = r * dim;
+    let s = 0;
+    for (let j = 0; j < dim; j++) s += x[o + j] * x[o + j];
+    if (!(s > 0)) continue;
+    const inv = 1 / Math.sqrt(s);
+    for (let j = 0; j < dim; j++) out[o + j] = x[o + j] * inv;
+  }
+  return out;
+}
+
+export interface FusedVectors {
+  /** [rows × dim], row 0 (padding) zeros. */
+  vectors: Float32Array;
+  dim: number;
+  /** The PCA of the concatenation (concat-pca only). */
+  explained: ExplainedVariance | null;
+}
+
+/**
+ * Fuses two item tables of the same rows (row = item id, row 0 padding): content [rows × dc] and collaborative
+ * [rows × dk].
+ */
+export function fuseVectors(
+  content: Float32Array,
+  contentDim: number,
+  collaborative: Float32Array,
+  collaborativeDim: number,
+  options: Partial<FuseOptions> = {},
+): FusedVectors {
+  const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as Partial<FuseOptions>;
+  const o: FuseOptions = { ...DEFAULT_FUSE_OPTIONS, ...defined };
+  const rows = content.length / contentDim;
+  if (!Number.isInteger(rows) || collaborative.length !== rows * collaborativeDim) {
+    throw new FeatureError(`fuse: content holds ${content.length / contentDim} rows of ${contentDim}, collaborative ${collaborative.length / collaborativeDim} rows of ${collaborativeDim}`);
+  }
+  for (const [k, v] of [['contentWeight', o.contentWeight], ['collaborativeWeight', o.collaborativeWeight]] as const) {
+    if (!(v >= 0 && Number.isFinite(v))) throw new FeatureError(`fuse: ${k} = ${v} must be a finite number ≥ 0`);
+  }
+  if (o.contentWeight + o.collaborativeWeight <= 0) throw new FeatureError('fuse: the two weights must not both be 0');
+  const c = l2NormalizeRows(content, contentDim);
+  const k = l2NormalizeRows(collaborative, collaborativeDim);
+  switch (o.mode) {
+    case 'weighted': {
+      if (contentDim !== collaborativeDim) {
+        throw new FeatureError(`fuse weighted: the sources must have the same width (content ${contentDim}, collaborative ${collaborativeDim}); use concat-pca`);
+      }
+      const d = contentDim;
+      const out = new Float32Array(rows * d);
+      for (let i = 0; i < rows * d; i++) out[i] = o.contentWeight * c[i] + o.collaborativeWeight * k[i];
+      return { vectors: o.normalizeOutput ? l2NormalizeRows(out, d) : out, dim: d, explained: null };
+    }
+    case 'concat-pca': {
+      const w = contentDim + collaborativeDim;
+      if (!Number.isInteger(o.dim) || o.dim < 1 || o.dim > w) throw new FeatureError(`fuse concat-pca: dim ${o.dim} must be in [1, ${w}]`);
+      if (rows - 1 < 2) throw new FeatureError(`fuse concat-pca: needs at least 2 items, got ${rows - 1}`);
+      const sc = Math.sqrt(o.contentWeight);
+      const sk = Math.sqrt(o.collaborativeWeight);
+      // Items 1..rows−1 (row 0 is padding and stays zero).
+      const x = new Float32Array((rows - 1) * w);
+      for (let r = 1; r < rows; r++) {
+        const dst = (r - 1) * w;
+        for (let j = 0; j < contentDim; j++) x[dst + j] = sc * c[r * contentDim + j];
+        for (let j = 0; j < collaborativeDim; j++) x[dst + contentDim + j] = sk * k[r * collaborativeDim + j];
+      }
+      const view = { data: x, rows: rows - 1, cols: w };
+      const st = covariance(view, { backend: o.backend });
+      const pca = pcaFromCovarianceStats(st, o.dim);
+      const [y] = projectRows(view, st.mean, [pcaAsLinearMap(pca)], { backend: o.backend });
+      const out = new Float32Array(rows * o.dim);
+      out.set(y, o.dim);
+      return { vectors: out, dim: o.dim, explained: explainedVariance('content+collaborative', pca) };
+    }
+    default: {
+      const never: never = o.mode;
+      throw new FeatureError(`fuse: unknown mode '${String(never)}' (expected ${FUSION_MODES.join(', ')})`);
+    }
+  }
+}
