@@ -196,8 +196,10 @@ export function register(program: Command): void {
         'each L2-normalised, concatenated with weights 0.5/0.5 and reduced to 128 by PCA (--fusion weighted: their',
         'weighted sum instead, as in the CLIP + Word2Vec pipeline).',
         '',
-        'Train on the result by pointing a model at the written item_info.parquet, e.g.',
-        '  mmctr embed --data data/small --strategy fuse --out runs/emb-fuse',
+        'The output folder reads as a data root for item_info. Models train on the table unchanged: copy',
+        '<out>/MicroLens_1M_x1/item_info.parquet into the data root, or write it there with --out <data>',
+        '(which replaces that root\'s item_info.parquet). Example:',
+        '  mmctr embed --data data/small --out runs/emb-fuse   # → runs/emb-fuse/MicroLens_1M_x1/item_info.parquet'
       ].join('\n'),
     )
     .action(async (opts: EmbedCommandOptions) => {
