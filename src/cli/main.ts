@@ -12,6 +12,7 @@ import { register as registerTrain } from './train';
 import { register as registerPredict } from './predict';
 import { register as registerCompare } from './compare';
 import { register as registerEmbed } from './embed';
+import { register as registerFigures } from './figures';
 import { MmctrError } from '../errors';
 
 export function buildProgram(): Command {
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerTrain(program);
   registerPredict(program);
   registerCompare(program);
+  registerFigures(program);
   registerBackend(program);
   return program;
 }

@@ -152,12 +152,19 @@ export function loadBestWeights(runDir: string, model: CtrModel): BestCheckpoint
   return meta;
 }
 
-/** Throws when a checkpoint was written by another model or another model config. */
+/**
+ * Throws when a checkpoint was written by another model or another model config. Options the saved config does not
+ * name (added to the model after the checkpoint was written) are accepted at the model's value: a new option that
+ * adds weights then fails in `restoreVariables`, naming the missing weight, and one that does not keeps old runs
+ * loadable.
+ */
 export function checkSameModel(file: string, saved: { name: string; config: Record<string, unknown> }, model: CtrModel): void {
   if (saved.name !== model.name) throw new RunFolderError(`${file} holds a ${saved.name} model, not ${model.name}`);
+  const current = model.config as Record<string, unknown>;
+  const comparable = Object.fromEntries(Object.keys(current).filter((k) => k in saved.config).map((k) => [k, current[k]]));
   const a = canonicalJson(saved.config);
-  const b = canonicalJson(model.config);
-  if (a !== b) throw new RunFolderError(`${file} was written by ${saved.name} with config ${a}, but the model has config ${b}`);
+  const b = canonicalJson({ ...comparable, ...Object.fromEntries(Object.keys(saved.config).filter((k) => !(k in current)).map((k) => [k, undefined])) });
+  if (a !== b) throw new RunFolderError(`${file} was written by ${saved.name} with config ${a}, but the model has config ${canonicalJson(current)}`);
 }
 
 /** JSON with object keys sorted (config equality regardless of key order). */
