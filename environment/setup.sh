@@ -34,3 +34,7 @@ fi
 # 3. The native kernels (native/: C++ against OpenBLAS, the `native` backend). Fast no-op when up to date; when the
 # toolchain or OpenBLAS is missing it says so and the project runs on plain wasm.
 node native/build.mjs
+
+# 4. Mesa's software Vulkan (lavapipe, Mesa 25 from bookworm-backports) unpacked into .gpu/mesa, so the `webgpu`
+# backend has an adapter on machines without a GPU and its tests run (CI included). Nothing of the system changes.
+bash environment/mesa.sh

@@ -21,6 +21,11 @@ export function formatBackendReport(info: BackendInfo, withKernels: boolean): st
     'candidates (in order of preference):',
     ...info.tried.map((t) => `  ${mark[t.status]} ${t.name.padEnd(15)} ${t.status.padEnd(12)} ${t.reason}`),
   ];
+  if (info.adapter) {
+    const a = info.adapter;
+    const kind = a.software ? `software${a.projectMesa ? ', the project lavapipe (.gpu/mesa)' : ''}` : 'hardware';
+    lines.push('', `webgpu adapter: ${a.description || a.device} (vendor ${a.vendor || '?'}, architecture ${a.architecture || '?'}, device ${a.device || '?'}; ${kind})`);
+  }
   if (withKernels) {
     lines.push('', `project kernels installed (${info.kernels.length}):`, ...info.kernels.map((k) => `  ${k}`));
   }
@@ -35,7 +40,7 @@ export function register(program: Command): void {
       '--force <name>',
       `use this backend or fail: ${BACKEND_NAMES.join(' | ')} (default: ${BACKEND_ENV_VAR}, else automatic)`,
     )
-    .option('--kernels', 'also list the project kernels installed for the CPU backends', false)
+    .option('--kernels', 'also list the project kernels installed (CPU backends, webgpu)', false)
     .addHelpText(
       'after',
       `\nOrder tried: ${BACKEND_NAMES.join(' → ')}. ${BACKEND_ENV_VAR}=<name> forces a backend for every command.`,

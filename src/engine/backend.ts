@@ -2,21 +2,31 @@
  * Picks the TensorFlow.js backend at start and installs the project's kernels.
  *
  * Order: libtensorflow with CUDA (`@tensorflow/tfjs-node-gpu`, optional: its install downloads libtensorflow, so it is
- * absent on most machines), libtensorflow on CPU (`@tensorflow/tfjs-node`, not declared), `wasm`
- * (`@tensorflow/tfjs-backend-wasm`: SIMD, one thread in Node), then the JS `cpu` backend. `MMCTR_BACKEND` or the
- * `force` option picks one; forcing one that cannot start is an error that says why. WebGPU will join between
- * tfjs-node-gpu and wasm as one more entry of `BACKEND_CANDIDATES`.
+ * absent on most machines), WebGPU on a hardware adapter (`@tensorflow/tfjs-backend-webgpu` on Dawn, see webgpu.ts;
+ * a software adapter such as lavapipe only when forced), libtensorflow on CPU (`@tensorflow/tfjs-node`, not
+ * declared), `native`, `wasm` (`@tensorflow/tfjs-backend-wasm`: SIMD, one thread in Node), then the JS `cpu`
+ * backend. `MMCTR_BACKEND` or the `force` option picks one; forcing one that cannot start is an error that says why.
  */
 import * as tf from '@tensorflow/tfjs';
 import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { MmctrError } from '../errors';
 import { installedProjectKernels, registerProjectKernels } from './kernels';
 import { nativeStatus, registerNativeKernels, unregisterNativeKernels } from './native';
+import { installedWebGpuKernels, registerWebGpuKernels } from './kernels/webgpu';
+import {
+  TFJS_WEBGPU_PACKAGE,
+  WebGpuUnavailable,
+  autoWebGpuSkipReason,
+  describeAdapter,
+  startWebGpu,
+  webGpuAdapter,
+  type WebGpuAdapter,
+} from './webgpu';
 
 /** The backends mmctr knows, in order of preference. */
-export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'native' | 'wasm' | 'cpu';
+export type BackendName = 'tensorflow-gpu' | 'webgpu' | 'tensorflow' | 'native' | 'wasm' | 'cpu';
 
-export const BACKEND_NAMES: readonly BackendName[] = ['tensorflow-gpu', 'tensorflow', 'native', 'wasm', 'cpu'];
+export const BACKEND_NAMES: readonly BackendName[] = ['tensorflow-gpu', 'webgpu', 'tensorflow', 'native', 'wasm', 'cpu'];
 
 /** Environment variable that forces a backend. */
 export const BACKEND_ENV_VAR = 'MMCTR_BACKEND';
@@ -30,6 +40,10 @@ export interface StartContext {
   importModule: (specifier: string) => Promise<unknown>;
   /** Prefix or file map for the wasm binaries; see `SelectBackendOptions.wasmPaths`. */
   wasmPaths?: string;
+  /** The backend being forced, if any (webgpu accepts a software adapter only then). */
+  force?: BackendName;
+  /** Environment (VK_* variables, MMCTR_MESA_DIR). */
+  env: Record<string, string | undefined>;
 }
 
 export interface BackendCandidate {
@@ -65,6 +79,8 @@ export interface BackendInfo {
   tried: CandidateReport[];
   /** The project's kernel overrides installed (`backend/Kernel`, `grad/Kernel`). */
   kernels: string[];
+  /** The WebGPU adapter, when `webgpu` was selected. */
+  adapter?: WebGpuAdapter;
   /** The printed line. */
   line: string;
 }
@@ -178,9 +194,35 @@ function tensorflowCandidate(name: 'tensorflow-gpu' | 'tensorflow', packageName:
   };
 }
 
-/** The candidates, in order of preference. A new backend (WebGPU) is one more entry. */
+/**
+ * WebGPU through Dawn. Automatic selection takes a hardware adapter only and skips Dawn entirely where the machine
+ * has no Vulkan loader or only software drivers; forced, any adapter (the project's lavapipe included).
+ */
+const webgpuCandidate: BackendCandidate = {
+  name: 'webgpu',
+  packageName: TFJS_WEBGPU_PACKAGE,
+  tfjsName: 'webgpu',
+  async start(ctx) {
+    const forced = ctx.force === 'webgpu';
+    const skip = forced ? undefined : autoWebGpuSkipReason(ctx.env);
+    if (skip) throw new BackendUnavailable(`webgpu: ${skip}`);
+    let adapter: WebGpuAdapter;
+    try {
+      adapter = await startWebGpu({ allowSoftware: forced, env: ctx.env, importModule: ctx.importModule });
+    } catch (err) {
+      if (err instanceof WebGpuUnavailable) throw new BackendUnavailable(`webgpu: ${err.message}`);
+      throw err;
+    }
+    await activate('webgpu', TFJS_WEBGPU_PACKAGE);
+    registerWebGpuKernels();
+    return describeAdapter(adapter);
+  },
+};
+
+/** The candidates, in order of preference. */
 export const BACKEND_CANDIDATES: readonly BackendCandidate[] = [
   tensorflowCandidate('tensorflow-gpu', '@tensorflow/tfjs-node-gpu'),
+  webgpuCandidate,
   tensorflowCandidate('tensorflow', '@tensorflow/tfjs-node'),
   {
     // The wasm backend with the project's OpenBLAS addon (native/) running matmuls, gathers, scatter-adds and large
@@ -253,6 +295,8 @@ export async function selectBackend(opts: SelectBackendOptions = {}): Promise<Ba
   const ctx: StartContext = {
     importModule: opts.importModule ?? ((s: string) => import(s)),
     wasmPaths: opts.wasmPaths,
+    force,
+    env,
   };
   const tried: CandidateReport[] = candidates.map((c) => ({ name: c.name, status: 'skipped', reason: '' }));
   let chosen: { candidate: BackendCandidate; device: string } | undefined;
@@ -288,7 +332,8 @@ export async function selectBackend(opts: SelectBackendOptions = {}): Promise<Ba
     device: chosen.device,
     forcedBy,
     tried,
-    kernels: installedProjectKernels(),
+    kernels: [...installedProjectKernels(), ...installedWebGpuKernels()],
+    adapter: chosen.candidate.name === 'webgpu' ? webGpuAdapter() : undefined,
     line,
   };
 }

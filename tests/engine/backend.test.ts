@@ -20,8 +20,11 @@ import { nativeCallCounts, nativeStatus } from '../../src/engine/native';
 import { buildProgram } from '../../src/cli/main';
 import { MmctrError } from '../../src/errors';
 
-/** The candidates without `native`, so the fallback to plain wasm is tested whether or not the addon is built. */
-const withoutNative = BACKEND_CANDIDATES.filter((c) => c.name !== 'native');
+/**
+ * The candidates without `native`, so the fallback to plain wasm is tested whether or not the addon is built, and
+ * without `webgpu`, whose reason depends on the machine's Vulkan (tested in webgpu*.test.ts).
+ */
+const withoutNative = BACKEND_CANDIDATES.filter((c) => c.name !== 'native' && c.name !== 'webgpu');
 const quiet: SelectBackendOptions = { quiet: true, env: {}, candidates: withoutNative };
 const native = nativeStatus();
 
@@ -78,7 +81,7 @@ describe('selectBackend', () => {
 
   it('an unknown MMCTR_BACKEND value is a clear error', async () => {
     await expect(selectBackend({ quiet: true, env: { [BACKEND_ENV_VAR]: 'gpu' } })).rejects.toThrow(
-      /MMCTR_BACKEND: unknown backend 'gpu'; expected one of tensorflow-gpu, tensorflow, native, wasm, cpu/,
+      /MMCTR_BACKEND: unknown backend 'gpu'; expected one of tensorflow-gpu, webgpu, tensorflow, native, wasm, cpu/,
     );
   });
 
@@ -187,7 +190,8 @@ describe('mmctr backend', () => {
     expect(error).toBeUndefined();
     const first = native.available ? /backend: native \(wasm \+ OpenBLAS/ : /backend: wasm \(SIMD on, 1 thread\)/;
     expect(out).toMatch(first);
-    expect(out).toContain('— tfjs-node-gpu not installed; tfjs-node not installed');
+    expect(out).toMatch(/— tfjs-node-gpu not installed; webgpu: no GPU \([^)]*\); tfjs-node not installed/);
+    expect(out).toMatch(/- webgpu +unavailable +webgpu: no GPU/);
     expect(out).toMatch(/- tensorflow-gpu +unavailable +tfjs-node-gpu not installed/);
     expect(out).toMatch(native.available ? /\* native +selected/ : /\* wasm +selected/);
     expect(out).toMatch(/ {4}cpu +skipped/);
