@@ -51,9 +51,11 @@ function markdownTable(rows: Row[]): string {
   ].join('\n') + '\n';
 }
 
-/** Writes bench/results/<name>.{md,json} and prints the table. Returns the markdown text. */
-export function writeResults(result: BenchResult, dir = path.resolve('bench/results')): string {
-  const machine = machineInfo();
+/**
+ * Writes bench/results/<name>.{md,json} and prints the table. Returns the markdown text. `machine` is where the
+ * figures were measured: this machine by default; another one's (the lent GPU machine) when they were measured there.
+ */
+export function writeResults(result: BenchResult, dir = path.resolve('bench/results'), machine: MachineInfo = machineInfo()): string {
   mkdirSync(dir, { recursive: true });
   const md = [
     `# ${result.title}`,
