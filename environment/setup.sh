@@ -38,3 +38,7 @@ node native/build.mjs
 # 4. Mesa's software Vulkan (lavapipe, Mesa 25 from bookworm-backports) unpacked into .gpu/mesa, so the `webgpu`
 # backend has an adapter on machines without a GPU and its tests run (CI included). Nothing of the system changes.
 bash environment/mesa.sh
+
+# 5. The project's Jupyter kernel "mmctr (TypeScript)" (tslab, started in the repository root) in .jupyter/, found
+# through JUPYTER_PATH by `mmctr notebooks` and the notebook UI test; nothing global.
+bash environment/jupyter.sh

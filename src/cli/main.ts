@@ -13,6 +13,7 @@ import { register as registerPredict } from './predict';
 import { register as registerCompare } from './compare';
 import { register as registerEmbed } from './embed';
 import { register as registerFigures } from './figures';
+import { register as registerNotebooks } from './notebooks';
 import { MmctrError } from '../errors';
 
 export function buildProgram(): Command {
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   registerCompare(program);
   registerFigures(program);
   registerBackend(program);
+  registerNotebooks(program);
   return program;
 }
 
