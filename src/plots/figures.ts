@@ -444,3 +444,95 @@ export function ablationFigure(rows: AblationRow[]): Figure {
   layout.bargap = 0.25;
   return { data, layout };
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Data distributions (notebook 01)
+// ---------------------------------------------------------------------------------------------------------------
+
+export interface ShareSeries {
+  /** Legend name (e.g. the split). */
+  name: string;
+  /** One share (0–1) per bin, in the order of the figure's `labels`. */
+  shares: number[];
+}
+
+export interface HistogramOptions {
+  /** Title of the x axis (what the bins are). */
+  xTitle: string;
+  /** Title of the y axis. Default 'share of rows'. */
+  yTitle?: string;
+}
+
+/** Grouped bars of pre-binned shares: one group per bin label, one bar per series (e.g. history length per split). */
+export function histogramFigure(labels: string[], series: ShareSeries[], options: HistogramOptions): Figure {
+  requireNonEmpty('histogramFigure', labels);
+  requireNonEmpty('histogramFigure', series);
+  for (const s of series) {
+    requireSameLength(`histogramFigure ${s.name}`, s.shares, labels, ['shares', 'labels']);
+    for (const v of s.shares) if (!(v >= 0 && v <= 1)) throw new FigureError(`histogramFigure ${s.name}: share ${v} is not in [0, 1]`);
+  }
+  const data: Trace[] = series.map((s, i) => ({
+    type: 'bar',
+    name: s.name,
+    x: labels,
+    y: s.shares.map(r5),
+    marker: { color: seriesColor(i) },
+  }));
+  const layout = baseLayout({ legend: series.length > 1 ? 'above' : 'none' });
+  layout.xaxis = { ...axis({ title: options.xTitle, type: 'category', grid: false }), categoryorder: 'array', categoryarray: labels };
+  layout.yaxis = axis({ title: options.yTitle ?? 'share of rows', tickformat: '.0%', range: [0, Math.max(...series.flatMap((s) => s.shares)) * 1.08] });
+  layout.barmode = 'group';
+  layout.bargap = 0.2;
+  layout.bargroupgap = 0.05;
+  return { data, layout };
+}
+
+export interface RankFrequencySeries {
+  /** Legend name. */
+  name: string;
+  /** Counts, any order (sorted decreasingly here); zeros are dropped (no place on a log axis). */
+  counts: number[];
+}
+
+export interface RankFrequencyOptions {
+  /** Title of the x axis. Default 'rank'. */
+  xTitle?: string;
+  /** Title of the y axis. Default 'count'. */
+  yTitle?: string;
+  /** Points kept per series, log-spaced in rank (the head is kept whole). Default 200. */
+  maxPoints?: number;
+}
+
+/** Ranks kept for a log-log plot: 1..n thinned to about `maxPoints`, evenly spaced in log(rank), always with 1 and n. */
+export function logSpacedRanks(n: number, maxPoints: number): number[] {
+  if (n <= maxPoints) return Array.from({ length: n }, (_, i) => i + 1);
+  const ranks = new Set<number>();
+  for (let i = 0; i < maxPoints; i++) ranks.add(Math.round(Math.exp((Math.log(n) * i) / (maxPoints - 1))));
+  ranks.add(1);
+  ranks.add(n);
+  return [...ranks].sort((a, b) => a - b);
+}
+
+/** Rank–frequency curves on log–log axes (popularity of items, frequency of tags): a straight line is a Zipf law. */
+export function rankFrequencyFigure(series: RankFrequencySeries[], options: RankFrequencyOptions = {}): Figure {
+  requireNonEmpty('rankFrequencyFigure', series);
+  const maxPoints = options.maxPoints ?? 200;
+  const data: Trace[] = series.map((s, i) => {
+    const sorted = s.counts.filter((c) => c > 0).sort((a, b) => b - a);
+    if (sorted.length === 0) throw new FigureError(`rankFrequencyFigure ${s.name}: no positive counts`);
+    const ranks = logSpacedRanks(sorted.length, maxPoints);
+    return {
+      type: 'scatter',
+      mode: 'lines',
+      name: s.name,
+      x: ranks,
+      y: ranks.map((r) => sorted[r - 1]),
+      line: { color: seriesColor(i), width: THEME.lineWidth },
+    };
+  });
+  const layout = baseLayout({ legend: series.length > 1 ? 'inside-top-right' : 'none' });
+  // dtick 1 on a log axis: a tick per decade only (plotly's default labels 2 and 5 too, which crowds a column figure).
+  layout.xaxis = axis({ title: options.xTitle ?? 'rank', type: 'log', dtick: 1 });
+  layout.yaxis = axis({ title: options.yTitle ?? 'count', type: 'log', dtick: 1 });
+  return { data, layout };
+}
