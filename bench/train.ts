@@ -20,8 +20,7 @@
 import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import * as tf from '@tensorflow/tfjs';
-import type { InteractionSplit } from '../src/data/schema';
-import { MICROLENS_DIMS, MICROLENS_VOCAB } from '../src/data/schema';
+import { MICROLENS_DIMS } from '../src/data/schema';
 import { iterateBatches, type Batch } from '../src/data/batches';
 import { parseBackendName, selectBackend } from '../src/engine/backend';
 import { isBackendMemoryError } from '../src/engine/memoryErrors';
@@ -32,7 +31,8 @@ import { Adam } from '../src/train/adam';
 import { DEFAULT_TRAIN_CONFIG } from '../src/train/config';
 import { lossAndGradients } from '../src/train/step';
 import { seedRandomOps } from '../src/util/opSeeds';
-import { argValue, hasFlag, loadAverage, median, mulberry32, onlyList, printResult, runChild } from './lib/benchUtil';
+import { argValue, hasFlag, loadAverage, median, onlyList, printResult, runChild } from './lib/benchUtil';
+import { ITEM_ROWS, TAG_VOCAB, randomItemTable, randomSplit } from './lib/syntheticTrain';
 import { writeResults, type Row } from './lib/results';
 
 interface BenchConfig {
@@ -65,65 +65,20 @@ const CONFIGS: BenchConfig[] = [
   { id: 'predict-dinSmall', kind: 'predict', model: 'din', preset: 'dinSmall', batch: 8192, hist: MICROLENS_DIMS.modelSeqLen },
 ];
 
-const ITEM_ROWS = MICROLENS_VOCAB.numItems + 1; // 91,718 incl. padding row 0
-const TAG_VOCAB = MICROLENS_VOCAB.numTags + 1; // 11,740 incl. padding 0
-const TAGS = MICROLENS_DIMS.itemInfoTags;
-const EMB_DIM = MICROLENS_DIMS.itemEmbDim;
-
 interface ChildResult {
   id: string;
   backendLine: string;
   params: number;
   /** Milliseconds per timed step (train) or per `predict` call over `predictBatches` batches. */
   stepsMs: number[];
+  /** Process CPU time (user + system, all threads) per timed step: less sensitive to other processes. */
+  cpuMs: number[];
   rowsPerStep: number;
   firstLoss: number | null;
   lastLoss: number | null;
   /** tf.memory().numTensors after the timed steps minus before (a leak shows as growth). */
   tensorGrowth: number;
   buildMs: number;
-}
-
-/** A full-size random item table: 1–5 tags per item (left-padded), N(0, 1)-ish 128-d vectors. */
-function randomItemTable(seed: number): ItemTable {
-  const r = mulberry32(seed);
-  const tags = new Int32Array(ITEM_ROWS * TAGS);
-  for (let i = 1; i < ITEM_ROWS; i++) {
-    const n = 1 + Math.floor(r() * TAGS);
-    for (let j = TAGS - n; j < TAGS; j++) tags[i * TAGS + j] = 1 + Math.floor(r() * (TAG_VOCAB - 1));
-  }
-  const emb = new Float32Array(ITEM_ROWS * EMB_DIM);
-  for (let i = EMB_DIM; i < emb.length; i++) emb[i] = (r() + r() + r() - 1.5) * 2;
-  return { tags: { data: tags, rows: ITEM_ROWS, cols: TAGS }, emb: { data: emb, rows: ITEM_ROWS, cols: EMB_DIM }, tagVocab: TAG_VOCAB };
-}
-
-/** Valid history items of a row: 80 % 3–20, 15 % 21–L, 5 % 0–2 (the real data is short-history heavy). */
-function historyLength(r: () => number, L: number): number {
-  const u = r();
-  if (u < 0.8) return Math.min(L, 3 + Math.floor(r() * 18));
-  if (u < 0.95) return Math.min(L, 21 + Math.floor(r() * Math.max(1, L - 20)));
-  return Math.floor(r() * 3);
-}
-
-/** A labelled synthetic split of `rows` rows at history length `L` (left-padded, newest rightmost). */
-function randomSplit(rows: number, L: number, seed: number): InteractionSplit {
-  const r = mulberry32(seed);
-  const itemId = new Int32Array(rows);
-  const likesLevel = new Int32Array(rows);
-  const viewsLevel = new Int32Array(rows);
-  const userId = new Int32Array(rows);
-  const label = new Uint8Array(rows);
-  const seq = new Int32Array(rows * L);
-  for (let i = 0; i < rows; i++) {
-    itemId[i] = 1 + Math.floor(r() * (ITEM_ROWS - 1));
-    likesLevel[i] = Math.floor(r() * MICROLENS_VOCAB.numLevels);
-    viewsLevel[i] = Math.floor(r() * MICROLENS_VOCAB.numLevels);
-    userId[i] = 1 + i;
-    label[i] = r() < 0.3 ? 1 : 0;
-    const n = historyLength(r, L);
-    for (let j = L - n; j < L; j++) seq[i * L + j] = 1 + Math.floor(r() * (ITEM_ROWS - 1));
-  }
-  return { split: 'valid', rows, userId, itemId, likesLevel, viewsLevel, itemSeq: { data: seq, rows, cols: L }, label, id: null };
 }
 
 function buildModel(c: BenchConfig, table: ItemTable): CtrModel {
@@ -141,6 +96,7 @@ async function child(id: string, steps: number, warmup: number, backend: string 
   const model = buildModel(c, table);
   const buildMs = performance.now() - t0;
   const stepsMs: number[] = [];
+  const cpuMs: number[] = [];
   let firstLoss: number | null = null;
   let lastLoss: number | null = null;
   let tensorsBefore = 0;
@@ -185,9 +141,12 @@ async function child(id: string, steps: number, warmup: number, backend: string 
     }
     tensorsBefore = tf.memory().numTensors;
     for (let i = 0; i < steps; i++) {
+      const c = process.cpuUsage();
       const s = performance.now();
       lastLoss = await step(warmup + i);
       stepsMs.push(performance.now() - s);
+      const cu = process.cpuUsage(c);
+      cpuMs.push((cu.user + cu.system) / 1000);
       firstLoss ??= lastLoss;
     }
     adam.dispose();
@@ -196,15 +155,18 @@ async function child(id: string, steps: number, warmup: number, backend: string 
     for (let i = 0; i < warmup; i++) await predict(model, split, { batchSize: c.batch });
     tensorsBefore = tf.memory().numTensors;
     for (let i = 0; i < steps; i++) {
+      const cu0 = process.cpuUsage();
       const s = performance.now();
       await predict(model, split, { batchSize: c.batch });
       stepsMs.push(performance.now() - s);
+      const cu = process.cpuUsage(cu0);
+      cpuMs.push((cu.user + cu.system) / 1000);
     }
   }
   const tensorGrowth = tf.memory().numTensors - tensorsBefore;
   const params = model.paramCount();
   model.dispose();
-  return { id, backendLine: info.line, params, stepsMs, rowsPerStep: c.batch, firstLoss, lastLoss, tensorGrowth, buildMs };
+  return { id, backendLine: info.line, params, stepsMs, cpuMs, rowsPerStep: c.batch, firstLoss, lastLoss, tensorGrowth, buildMs };
 }
 
 /** What a failed child reports instead of a result (one line; the wasm loader would otherwise print its source). */
@@ -277,6 +239,7 @@ if (hasFlag('--child')) {
       batch: batch === c.batch ? c.batch : `${batch} (${c.batch}: out of memory)`,
       history: c.hist,
       'ms/step (median)': Math.round(ms),
+      'CPU ms/step (median)': Math.round(median(r.cpuMs)),
       [c.kind === 'train' ? 'samples/s' : 'rows/s']: Math.round(perS),
       'best step /s': Math.round(best),
       reference: c.reference ?? '',
@@ -286,7 +249,7 @@ if (hasFlag('--child')) {
       'tensor growth': r.tensorGrowth,
       'load (1 min)': load.split(' ')[0],
     };
-    console.log(`${c.id}: ${Math.round(perS)} ${c.kind === 'train' ? 'samples' : 'rows'}/s (median of ${r.stepsMs.length}: ${r.stepsMs.map((x) => Math.round(x)).join(' ')} ms)${c.reference ? ` — reference ${c.reference}, ratio ${(perS / c.reference).toFixed(2)}, ${perS >= c.reference ? 'met' : 'NOT met'}` : ''}; load ${load}`);
+    console.log(`${c.id}: ${Math.round(perS)} ${c.kind === 'train' ? 'samples' : 'rows'}/s (median of ${r.stepsMs.length}: ${r.stepsMs.map((x) => Math.round(x)).join(' ')} ms; CPU ${r.cpuMs.map((x) => Math.round(x)).join(' ')} ms)${c.reference ? ` — reference ${c.reference}, ratio ${(perS / c.reference).toFixed(2)}, ${perS >= c.reference ? 'met' : 'NOT met'}` : ''}; load ${load}`);
     rows.push(row);
   }
   // With --only, the other configurations' rows of the previous bench/results/train.json are kept (marked).
@@ -314,7 +277,7 @@ if (hasFlag('--child')) {
       `Step = createModel + lossAndGradients + Adam.apply (default L2 1e-6 on embedding tables, clip at norm 10), as \`train\` runs it; ${warmup} warm-up steps, then the median of ${steps} timed steps. Prediction = \`predict\` over one batch of 8192 rows (inference mode).`,
       `Data: random item table ${ITEM_ROWS.toLocaleString('en-US')} rows (tags 1–5 per item, vocabulary ${TAG_VOCAB.toLocaleString('en-US')}; 128-d random vectors); batches with left-padded histories, 80 % of rows holding 3–20 valid items.`,
       'References: PyTorch 1.13 CPU on the same 2-core machine: dinBaseline 318 samples/s; dinBaseline with history 50, attention [80,40], DNN [200,80]: 973 samples/s. `met` judges the median.',
-      `Load average (1/5/15 min) before: ${loadBefore}; after: ${loadAverage()}. Other processes on the 2 cores lower the figures; "best step /s" is the least disturbed step.`,
+      `Load average (1/5/15 min) before: ${loadBefore}; after: ${loadAverage()}. Other processes on the 2 cores lower the figures; "best step /s" is the least disturbed step. "CPU ms/step" is the process's CPU time (all threads) per step: with both cores free a step takes about half of it (the kernels run on both).`,
       ...notes,
     ],
   });

@@ -9,6 +9,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -21,7 +24,71 @@ int g_threads = 1;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Thread fan-out. A call splits [0, n) into at most g_threads chunks of at least `grain` items; the calling thread
-// takes the first chunk. Spawning per call costs ~20 µs, against kernels of ≥ 100 µs when they are split at all.
+// takes the first chunk, pool threads the others. The pool's threads live for the process (started on first use,
+// detached, parked on a condition variable): spawning threads per call cost ~55 µs per kernel on the 2-core
+// machine — a few percent of a training step of ~700 kernels. Chunks depend only on n, grain and g_threads, so
+// results do not depend on which thread ran what. Called from the JS thread only (one fan-out at a time).
+class Pool {
+ public:
+  /** Runs f(0) … f(tasks − 1): f(0) on the calling thread, the others on pool threads; returns when all are done. */
+  void run(int tasks, const std::function<void(int)>& f) {
+    if (tasks <= 1) {
+      f(0);
+      return;
+    }
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      while (static_cast<int>(started_) < tasks - 1) {
+        const int id = static_cast<int>(++started_);
+        std::thread([this, id] { work(id); }).detach();
+      }
+      task_ = &f;
+      tasks_ = tasks;
+      pending_ = tasks - 1;
+      gen_++;
+    }
+    wake_.notify_all();
+    f(0);
+    std::unique_lock<std::mutex> lk(mu_);
+    done_.wait(lk, [this] { return pending_ == 0; });
+    task_ = nullptr;
+  }
+
+ private:
+  void work(int id) {
+    uint64_t seen = 0;
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      seen = gen_;  // a thread started for this round joins it below
+      if (task_ != nullptr && id < tasks_) seen = gen_ - 1;
+    }
+    for (;;) {
+      std::unique_lock<std::mutex> lk(mu_);
+      wake_.wait(lk, [&] { return gen_ != seen; });
+      seen = gen_;
+      if (id >= tasks_) continue;
+      const std::function<void(int)>* f = task_;
+      lk.unlock();
+      (*f)(id);
+      lk.lock();
+      if (--pending_ == 0) done_.notify_one();
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable wake_, done_;
+  const std::function<void(int)>* task_ = nullptr;
+  int tasks_ = 0;
+  int pending_ = 0;
+  uint64_t gen_ = 0;
+  unsigned started_ = 0;
+};
+
+Pool& pool() {
+  static Pool* p = new Pool();  // never destroyed: its detached threads may outlive static destruction
+  return *p;
+}
+
 template <class F>
 void parallelFor(int64_t n, int64_t grain, F f) {
   if (n <= 0) return;
@@ -31,18 +98,17 @@ void parallelFor(int64_t n, int64_t grain, F f) {
     return;
   }
   const int64_t chunk = (n + t - 1) / t;
-  std::vector<std::thread> workers;
-  workers.reserve(static_cast<size_t>(t - 1));
-  for (int64_t i = 1; i < t; i++) {
+  const std::function<void(int)> task = [&](int i) {
     const int64_t lo = i * chunk;
     const int64_t hi = std::min(n, lo + chunk);
-    if (lo < hi) workers.emplace_back(f, lo, hi);
-  }
-  f(int64_t{0}, std::min(n, chunk));
-  for (auto& w : workers) w.join();
+    if (lo < hi) f(lo, hi);
+  };
+  pool().run(static_cast<int>(t), task);
 }
 
-constexpr int64_t kElemGrain = 1 << 15;  // elements per thread before splitting element-wise work
+// Elements per thread before splitting element-wise work: below ~128K elements (≲ 0.1 ms) waking a second thread
+// costs more than it saves.
+constexpr int64_t kElemGrain = 1 << 17;
 
 // ---------------------------------------------------------------------------------------------------------------
 // N-API helpers. On a wrong argument they throw a JS TypeError and return false.
@@ -675,6 +741,121 @@ napi_value Transpose2d(napi_env env, napi_callback_info info) {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// dropout(x, out, rate, seed): out[i] = x[i] / keep where element i is kept, else 0 (keep = 1 − rate, float32).
+// The keep decision is a hash of (seed, i) — the same as src/engine/kernels/dropout.ts, bit for bit:
+//   k1 = fmix32(seed ^ 0x9e3779b9), k2 = fmix32(k1 ^ 0x85ebca6b), h(i) = fmix32(fmix32(i·0x9e3779b1 + k1) ^ k2),
+//   kept when h(i) < floor(keep · 2^32). A pure function of (seed, i): the same on any number of threads.
+inline uint32_t fmix32(uint32_t h) {
+  h ^= h >> 16;
+  h *= 0x85ebca6bu;
+  h ^= h >> 13;
+  h *= 0xc2b2ae35u;
+  h ^= h >> 16;
+  return h;
+}
+
+napi_value Dropout(napi_env env, napi_callback_info info) {
+  auto a = args(env, info, 4);
+  float *x, *o;
+  size_t lx, lo;
+  if (!getF32(env, a[0], &x, &lx, "dropout x") || !getF32(env, a[1], &o, &lo, "dropout out")) return nullptr;
+  const double rate = getNum(env, a[2]);
+  const uint32_t seed = static_cast<uint32_t>(getInt(env, a[3]));
+  if (lo < lx) return fail(env, "dropout: out shorter than x"), nullptr;
+  if (!(rate >= 0 && rate < 1)) return fail(env, "dropout: rate outside [0, 1)"), nullptr;
+  if (lx > 0xffffffffull) return fail(env, "dropout: more than 2^32 elements"), nullptr;
+  const uint32_t k1 = fmix32(seed ^ 0x9e3779b9u), k2 = fmix32(k1 ^ 0x85ebca6bu);
+  const uint64_t threshold = static_cast<uint64_t>(std::floor((1.0 - rate) * 4294967296.0));
+  const bool keepAll = threshold > 0xffffffffull;  // rate 0
+  const uint32_t th = keepAll ? 0xffffffffu : static_cast<uint32_t>(threshold);
+  const float keep = static_cast<float>(1.0 - rate);
+  parallelFor(static_cast<int64_t>(lx), kElemGrain, [&](int64_t lo2, int64_t hi) {
+    // 32-bit counter and compare: the loop vectorises (AVX-512: 16 hashes per instruction).
+    const uint32_t a = static_cast<uint32_t>(lo2), b = static_cast<uint32_t>(hi);
+    const float* xs = x;
+    float* os = o;
+    for (uint32_t i = a; i < b; i++) {
+      const uint32_t h = fmix32(fmix32(i * 0x9e3779b1u + k1) ^ k2);
+      const float y = xs[i] / keep;
+      os[i] = (keepAll || h < th) ? y : 0.f;
+    }
+  });
+  return undefinedValue(env);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Adam, the arithmetic of src/train/adam.ts's `typed` path exactly (doubles per element, float32 storage; the
+// build turns off FMA contraction so that a·b + c rounds as in JS).
+//
+// sumSquares(g, w, lam, acc) → acc + Σ_k (g[k] + lam·w[k])², or acc + Σ g[k]² when lam is 0. Summed as the JS
+// loop sums: per block of kSumBlock elements sequentially from 0, then the block sums into acc in order — so the
+// blocks can run on any number of threads and the global norm is the same double.
+constexpr int64_t kSumBlock = 4096;  // = SUM_BLOCK in src/train/adam.ts
+
+napi_value SumSquares(napi_env env, napi_callback_info info) {
+  auto a = args(env, info, 4);
+  float *g, *w;
+  size_t lg, lw;
+  if (!getF32(env, a[0], &g, &lg, "sumSquares g") || !getF32(env, a[1], &w, &lw, "sumSquares w")) return nullptr;
+  const double lam = getNum(env, a[2]);
+  double sq = getNum(env, a[3]);
+  if (lw < lg) return fail(env, "sumSquares: w shorter than g"), nullptr;
+  const int64_t n = static_cast<int64_t>(lg);
+  const int64_t blocks = (n + kSumBlock - 1) / kSumBlock;
+  std::vector<double> part(static_cast<size_t>(blocks));
+  parallelFor(blocks, std::max<int64_t>(1, kElemGrain / kSumBlock), [&](int64_t lo, int64_t hi) {
+    for (int64_t b = lo; b < hi; b++) {
+      const int64_t k0 = b * kSumBlock, k1 = std::min(n, k0 + kSumBlock);
+      double s = 0;
+      if (lam > 0) {
+        for (int64_t k = k0; k < k1; k++) {
+          const double x = static_cast<double>(g[k]) + lam * static_cast<double>(w[k]);
+          s += x * x;
+        }
+      } else {
+        for (int64_t k = k0; k < k1; k++) s += static_cast<double>(g[k]) * static_cast<double>(g[k]);
+      }
+      part[static_cast<size_t>(b)] = s;
+    }
+  });
+  for (const double s : part) sq += s;
+  napi_value v;
+  napi_create_double(env, sq, &v);
+  return v;
+}
+
+// adamUpdate(w, g, m, v, out, lam, scale, beta1, beta2, stepSize, sqrtBc2, eps): m and v updated in place, out the
+// new weights:
+//   x = (g + lam·w)·scale, m = β1·m + (1−β1)·x, v = β2·v + (1−β2)·x·x, out = w − stepSize·m / (√v / sqrtBc2 + eps)
+// with m and v stored as float32 but used unrounded in the same element's update (as the JS assignment value is).
+napi_value AdamUpdate(napi_env env, napi_callback_info info) {
+  auto a = args(env, info, 12);
+  float *w, *g, *m, *v, *o;
+  size_t lw, lg, lm, lv, lo;
+  if (!getF32(env, a[0], &w, &lw, "adamUpdate w") || !getF32(env, a[1], &g, &lg, "adamUpdate g") ||
+      !getF32(env, a[2], &m, &lm, "adamUpdate m") || !getF32(env, a[3], &v, &lv, "adamUpdate v") ||
+      !getF32(env, a[4], &o, &lo, "adamUpdate out"))
+    return nullptr;
+  const double lam = getNum(env, a[5]), scale = getNum(env, a[6]), beta1 = getNum(env, a[7]),
+               beta2 = getNum(env, a[8]), stepSize = getNum(env, a[9]), sqrtBc2 = getNum(env, a[10]),
+               eps = getNum(env, a[11]);
+  if (lg < lw || lm < lw || lv < lw || lo < lw) return fail(env, "adamUpdate: arrays of different lengths"), nullptr;
+  const double c1 = 1 - beta1, c2 = 1 - beta2;
+  parallelFor(static_cast<int64_t>(lw), kElemGrain, [&](int64_t lo2, int64_t hi) {
+    for (int64_t k = lo2; k < hi; k++) {
+      const double wk = w[k];
+      const double x = (static_cast<double>(g[k]) + lam * wk) * scale;
+      const double mk = beta1 * static_cast<double>(m[k]) + c1 * x;
+      const double vk = beta2 * static_cast<double>(v[k]) + c2 * x * x;
+      m[k] = static_cast<float>(mk);
+      v[k] = static_cast<float>(vk);
+      o[k] = static_cast<float>(wk - (stepSize * mk) / (std::sqrt(vk) / sqrtBc2 + eps));
+    }
+  });
+  return undefinedValue(env);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 napi_value SetNumThreads(napi_env env, napi_callback_info info) {
   auto a = args(env, info, 1);
   const int64_t n = getInt(env, a[0]);
@@ -712,6 +893,9 @@ napi_value Init(napi_env env, napi_value exports) {
       {"reduceSum", nullptr, ReduceSum, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"copyRows", nullptr, CopyRows, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"transpose2d", nullptr, Transpose2d, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"dropout", nullptr, Dropout, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"sumSquares", nullptr, SumSquares, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"adamUpdate", nullptr, AdamUpdate, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setNumThreads", nullptr, SetNumThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
   };

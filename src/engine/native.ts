@@ -13,6 +13,9 @@
  * worth running natively (small tensors, dtypes or layouts the addon does not handle) fall back to the kernel
  * that was registered before.
  *
+ * Also natively: the project's hashed-mask dropout (`MmctrDropout`, the same masks as its JS kernel) and, outside
+ * the kernel registry, the two passes of the trainer's Adam (`nativeAdamOps`, used by src/train/adam.ts).
+ *
  * Without a built addon nothing changes: `nativeStatus()` says why, `registerNativeKernels` returns `[]`.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -26,13 +29,15 @@ import {
   DEFAULT_MIN_NATIVE_SIZE,
   RELU_GRAD_KERNEL,
   callCounts,
+  makeAdamOps,
   makeNativeKernels,
+  type NativeAdamOps,
   type HostKind,
   type NativeAddon,
   type NativeCallCounts,
 } from './nativeKernels';
 
-export type { HostKind, NativeAddon, NativeCallCounts } from './nativeKernels';
+export type { AdamUpdateArgs, HostKind, NativeAdamOps, NativeAddon, NativeCallCounts } from './nativeKernels';
 
 /** Where the addon is looked for, first match wins. */
 const ADDON_RELATIVE = path.join('native', 'build', 'mmctr_native.node');
@@ -230,4 +235,14 @@ export function nativeCallCounts(reset = false): NativeCallCounts {
     callCounts.fallback = {};
   }
   return copy;
+}
+
+/**
+ * Adam's passes run natively on the active backend's tensors (src/train/adam.ts), or undefined when that backend
+ * has no native kernels registered.
+ */
+export function nativeAdamOps(backendName = tf.getBackend()): NativeAdamOps | undefined {
+  const addon = loadNative();
+  if (!addon || !replaced.has(backendName)) return undefined;
+  return makeAdamOps(addon, hostOf(backendName), tf.findBackend(backendName));
 }

@@ -18,6 +18,7 @@ import {
   type TypedArray,
 } from '@tensorflow/tfjs';
 import { MmctrError } from '../errors';
+import { DROPOUT_KERNEL, checkDropoutAttrs } from './kernels/dropout';
 
 /** The addon's functions (sizes are element counts; see native/src/mmctr_native.cc). */
 export interface NativeAddon {
@@ -34,6 +35,15 @@ export interface NativeAddon {
   reduceSum(x: Float32Array, out: Float32Array, outer: number, red: number, inner: number, scale: number): void;
   copyRows(src: TypedArray, srcOffset: number, srcStride: number, dst: TypedArray, dstOffset: number, dstStride: number, rows: number, cols: number): void;
   transpose2d(src: TypedArray, dst: TypedArray, batch: number, rows: number, cols: number): void;
+  /** out = x / (1 − rate) where kept by the hash of (seed, i), else 0 (src/engine/kernels/dropout.ts). */
+  dropout(x: Float32Array, out: Float32Array, rate: number, seed: number): void;
+  /** acc + Σ (g + lam·w)² (Σ g² when lam is 0), in double, sequentially. */
+  sumSquares(g: Float32Array, w: Float32Array, lam: number, acc: number): number;
+  /** The Adam update of src/train/adam.ts: m, v in place, out = the new weights. */
+  adamUpdate(
+    w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, out: Float32Array,
+    lam: number, scale: number, beta1: number, beta2: number, stepSize: number, sqrtBc2: number, eps: number,
+  ): void;
   setNumThreads(n: number): void;
   info(): { threads: number; blasThreads: number; blasConfig: string; blasCore: string; blasParallel: number };
 }
@@ -442,6 +452,60 @@ function transpose(addon: NativeAddon, { inputs, attrs, host, minSize }: KernelA
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// Dropout (the project's hashed-mask kernel, same masks as the JS one)
+
+function dropout(addon: NativeAddon, { inputs, attrs, host }: KernelArgs): TensorInfo | null {
+  const { x } = inputs;
+  if (!isF32(host, x)) return null;
+  const { rate, seed } = checkDropoutAttrs(attrs);
+  const out = host.alloc(x.shape, 'float32');
+  addon.dropout(f32(host.view(x)), f32(host.view(out)), rate, seed);
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Adam (called by src/train/adam.ts, not a tfjs kernel: the moments are plain Float32Arrays)
+
+/** The scalars of one Adam update (see src/train/adam.ts). */
+export interface AdamUpdateArgs {
+  lam: number;
+  scale: number;
+  beta1: number;
+  beta2: number;
+  stepSize: number;
+  sqrtBc2: number;
+  epsilon: number;
+}
+
+/** Adam's two passes over a backend's tensors, natively; each returns null where a tensor is not float32 data. */
+export interface NativeAdamOps {
+  /** acc + Σ (g + lam·w)² (Σ g² when lam is 0) in double, in element order. */
+  sumSquares(g: TensorInfo, w: TensorInfo, lam: number, acc: number): number | null;
+  /** The new weights, a tensor of the backend; `m` and `v` are updated in place. */
+  update(w: TensorInfo, g: TensorInfo, m: Float32Array, v: Float32Array, a: AdamUpdateArgs): TensorInfo | null;
+}
+
+export function makeAdamOps(addon: NativeAddon, kind: HostKind, backend: unknown): NativeAdamOps {
+  const host = makeHost(kind, backend);
+  return {
+    sumSquares: (g, w, lam, acc) => {
+      if (!isF32(host, g) || !isF32(host, w) || size(g) !== size(w)) return null;
+      return addon.sumSquares(f32(host.view(g)), f32(host.view(w)), lam, acc);
+    },
+    update: (w, g, m, v, a) => {
+      const n = size(w);
+      if (!isF32(host, g) || !isF32(host, w) || size(g) !== n || m.length !== n || v.length !== n) return null;
+      const out = host.alloc(w.shape, 'float32');
+      addon.adamUpdate(
+        f32(host.view(w)), f32(host.view(g)), m, v, f32(host.view(out)),
+        a.lam, a.scale, a.beta1, a.beta2, a.stepSize, a.sqrtBc2, a.epsilon,
+      );
+      return out;
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 
 /** Calls per kernel name since the last reset: run natively, or handed to the previous kernel. */
 export interface NativeCallCounts {
@@ -467,6 +531,7 @@ export function makeNativeKernels(addon: NativeAddon, kind: HostKind, minSize = 
     ['Concat', (a) => concat(addon, a)],
     ['SplitV', (a) => splitV(addon, a)],
     ['Transpose', (a) => transpose(addon, a)],
+    [DROPOUT_KERNEL, (a) => dropout(addon, a)],
   ];
   return impls.map(([kernelName, impl]) => ({
     kernelName,

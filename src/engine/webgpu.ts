@@ -303,19 +303,38 @@ export function autoWebGpuSkipReason(env: Record<string, string | undefined> = p
 
 /** What `adaptForNode` touches of tfjs's WebGPUBackend (internals of 4.22). */
 interface WebGpuBackendInternals {
-  tensorMap: { get(dataId: object): { dtype: string; values: unknown; resource: unknown } | undefined };
+  tensorMap: { get(dataId: object): { dtype: string; shape: number[]; values: unknown; resource: unknown } | undefined };
   uploadToGPU(dataId: object): void;
   readSync(dataId: object): unknown;
+  bufferManager: { acquireBuffer(size: number, usage: number): unknown };
+  queue: { writeBuffer(buffer: unknown, offset: number, data: ArrayBufferView): void };
+}
+
+/** GPUBufferUsage.STORAGE | COPY_SRC | COPY_DST: tfjs's usage of tensor buffers. */
+const TENSOR_BUFFER_USAGE = 0x80 | 0x04 | 0x08;
+
+/**
+ * Host values as the GPU buffer holds them (int32 and bool as i32, float32 as f32), or undefined where tfjs's own
+ * upload should run (complex64, strings, odd views).
+ */
+function uploadView(dtype: string, values: unknown): Int32Array | Float32Array | undefined {
+  if (dtype === 'float32') return values instanceof Float32Array ? values : undefined;
+  if (dtype === 'int32' || dtype === 'bool') {
+    if (values instanceof Int32Array) return values;
+    if (values instanceof Uint8Array || Array.isArray(values)) return Int32Array.from(values as ArrayLike<number>);
+  }
+  return undefined;
 }
 
 /**
- * Two fixes for Node, on the backend instance:
+ * Three changes for Node, on the backend instance (the third for speed):
  * - `readSync` (`dataSync()`) reads through an OffscreenCanvas, which Node lacks, and Dawn for Node has no
  *   synchronous wait: a tensor whose data lives only on the GPU cannot be read synchronously. The error says so
  *   (instead of `OffscreenCanvas is not defined`).
  * - int32 tensors made from host arrays (item ids) keep their host copy after the upload, so the models' host-side
  *   id checks (`dataSync()` of the ids, models/features.ts) work after an op has already used the ids on the GPU.
  *   Ids are small (batch × history) and never change.
+ * - host data goes up through `queue.writeBuffer` into a pooled buffer (no new buffer per upload; see below).
  */
 function adaptForNode(backend: tf.KernelBackend): tf.KernelBackend {
   const b = backend as unknown as WebGpuBackendInternals;
@@ -323,6 +342,18 @@ function adaptForNode(backend: tf.KernelBackend): tf.KernelBackend {
   b.uploadToGPU = (dataId) => {
     const d = b.tensorMap.get(dataId);
     const keep = d && d.resource == null && d.dtype === 'int32' ? d.values : null;
+    const view = d && d.resource == null && d.values != null ? uploadView(d.dtype, d.values) : undefined;
+    if (d && view && view.byteLength > 0) {
+      // A pooled storage buffer filled by `queue.writeBuffer` (Dawn's own staging ring), where tfjs creates a new
+      // mapped staging buffer for every upload: the batch's ids and labels cost no `createBuffer` per step. A pooled
+      // buffer is referenced by no pending command (tfjs frees a buffer only after the commands using it are
+      // submitted), so the write, which the queue runs before the pending commands, cannot race them.
+      const buffer = b.bufferManager.acquireBuffer(view.byteLength, TENSOR_BUFFER_USAGE);
+      b.queue.writeBuffer(buffer, 0, view);
+      d.resource = buffer;
+      d.values = keep;
+      return;
+    }
     upload(dataId);
     if (keep != null && d) d.values = keep;
   };
@@ -394,7 +425,9 @@ export async function startWebGpu(opts: StartWebGpuOptions = {}): Promise<WebGpu
   const g = globalThis as { navigator?: { gpu?: unknown } };
   if (g.navigator) Object.defineProperty(g.navigator, 'gpu', { value: probe.gpu, configurable: true, writable: true });
   else g.navigator = { gpu: probe.gpu };
-  // The device as tfjs's own factory requests it (base.ts of tfjs-backend-webgpu): the adapter's full limits.
+  // The device as tfjs's own factory requests it (base.ts of tfjs-backend-webgpu): the adapter's full limits; plus
+  // the adapter's storage-buffer limit per stage (default 8): the project's fused kernels (kernels/webgpu/adam.ts)
+  // bind several variables per dispatch, as many as it allows.
   const a = probe.gpuAdapter;
   const requiredFeatures = ['timestamp-query'].filter((f) => a.features.has(f));
   const limitNames = [
@@ -404,6 +437,7 @@ export async function startWebGpu(opts: StartWebGpuOptions = {}): Promise<WebGpu
     'maxBufferSize',
     'maxComputeWorkgroupSizeX',
     'maxComputeInvocationsPerWorkgroup',
+    'maxStorageBuffersPerShaderStage',
   ];
   const requiredLimits = Object.fromEntries(limitNames.map((n) => [n, a.limits[n]]));
   const device = await a.requestDevice({ requiredFeatures, requiredLimits });

@@ -9,6 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { MmctrError } from '../errors';
+import { rawDispatchObservers } from './kernels/webgpu/raw';
 
 export interface WebGpuCounts {
   /** `dispatchWorkgroups` calls (one per tfjs program run). */
@@ -21,7 +22,7 @@ export interface WebGpuCounts {
   writeBuffers: number;
   /** Dispatches by tfjs kernel name (`BatchMatMul`, `UnsortedSegmentSum`, …). */
   byKernel: Record<string, number>;
-  /** Dispatches by WGSL program class (`MatMulPackedProgram`, `BinaryOpProgram`, …). */
+  /** Dispatches by WGSL program class (`MatMulPackedProgram`, `BinaryOpProgram`, …; the project's raw programs by key). */
   byProgram: Record<string, number>;
 }
 
@@ -91,6 +92,15 @@ export async function countWebGpu<T>(f: () => T | Promise<T>): Promise<{ result:
       return write.apply(backend.queue, args);
     }),
   ];
+  // The project's raw WGSL programs (kernels/webgpu/raw.ts) record their dispatches without `recordAndSubmit`.
+  const onRaw = (key: string) => {
+    counts.dispatches++;
+    const kernel = stack[stack.length - 1] ?? `raw:${key.split('_')[0]}`;
+    counts.byKernel[kernel] = (counts.byKernel[kernel] ?? 0) + 1;
+    counts.byProgram[key] = (counts.byProgram[key] ?? 0) + 1;
+  };
+  rawDispatchObservers.add(onRaw);
+  undo.push(() => rawDispatchObservers.delete(onRaw));
   try {
     const result = await f();
     return { result, counts };

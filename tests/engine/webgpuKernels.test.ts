@@ -109,4 +109,24 @@ describe.skipIf(!probe.adapter)('webgpu kernels', () => {
       expect(maxRelError(gpu, cpu), `axis ${JSON.stringify(axis)}`).toBeLessThanOrEqual(1e-5);
     }
   });
+
+  it('host uploads (float32, int32, bool) go into pooled buffers: right values, no new buffer once warm', async () => {
+    await onBackend('webgpu', async () => {
+      const upload = async (k: number) => {
+        const f = tf.tensor1d(values(300, k));
+        const i = tf.tensor1d(Int32Array.from({ length: 300 }, (_, j) => j * k - 7), 'int32');
+        const b = tf.tensor1d(Array.from({ length: 300 }, (_, j) => (j + k) % 3 === 0), 'bool');
+        const sum = tf.tidy(() => tf.add(tf.add(f, tf.cast(i, 'float32')), tf.cast(b, 'float32'))); // forces all three up
+        const got = (await sum.data()) as Float32Array;
+        tf.dispose([f, i, b, sum]);
+        return got;
+      };
+      const want = (k: number) => Float32Array.from({ length: 300 }, (_, j) => Math.fround(Math.fround(values(300, k)[j] + (j * k - 7)) + ((j + k) % 3 === 0 ? 1 : 0)));
+      expect(maxRelError(await upload(2), want(2))).toBeLessThanOrEqual(1e-6);
+      await upload(4); // the pool holds every size by now
+      const { result, counts } = await countWebGpu(() => upload(3));
+      expect(maxRelError(result, want(3))).toBeLessThanOrEqual(1e-6);
+      expect(counts.buffersCreated).toBe(0);
+    });
+  });
 });

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Adam, defaultAdamMode, type AdamMode } from '../../src/train/adam';
 import { useCpu } from './setup';
+import { nativeAdamOps, nativeStatus, registerNativeKernels, unregisterNativeKernels } from '../../src/engine/native';
 
 beforeAll(useCpu);
 
@@ -121,5 +122,47 @@ describe('defaultAdamMode', () => {
     expect(defaultAdamMode('wasm')).toBe('typed');
     expect(defaultAdamMode('tensorflow')).toBe('tensor');
     expect(defaultAdamMode('webgpu')).toBe('tensor');
+  });
+});
+
+const native = nativeStatus();
+describe.skipIf(!native.available)(`Adam typed, native passes${native.available ? '' : ` — SKIPPED: ${native.reason}`}`, () => {
+  /** Three steps over a 300,001-element table (threaded) and a small vector; weights, moments and norms. */
+  async function run(withNative: boolean, l2: number[], maxGradNorm: number) {
+    await tf.setBackend('wasm');
+    if (withNative) registerNativeKernels('wasm');
+    try {
+      expect(nativeAdamOps() !== undefined).toBe(withNative);
+      const n = 300_001;
+      const r = (seed: number, scale: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37 + seed) * scale);
+      const vars = [tf.variable(tf.tensor1d(r(1, 0.1))), tf.variable(tf.tensor1d([0.5, -1, 2]))];
+      const adam = new Adam(vars, ['table', 'w'], args, 'typed');
+      const norms: number[] = [];
+      for (let k = 0; k < 3; k++) {
+        const gt = [tf.tensor1d(r(k + 2, 0.01)), tf.tensor1d([0.3 * k, -0.2, 1e-3])];
+        norms.push(await adam.apply(gt, { learningRate: 0.01, l2, maxGradNorm }));
+        tf.dispose(gt);
+      }
+      const weights = vars.map((x) => Float32Array.from(x.dataSync()));
+      const state = [...(await adam.state()).values()].map((t) => t.data);
+      adam.dispose();
+      tf.dispose(vars);
+      return { norms, weights, state };
+    } finally {
+      if (withNative) unregisterNativeKernels('wasm');
+      await tf.setBackend('cpu');
+    }
+  }
+
+  it('gives the JS loops\' weights, moments and norms bit for bit (with L2, with and without clipping)', async () => {
+    for (const [l2, maxNorm] of [[[1e-3, 0], 10], [[0.5, 0.1], 0.5]] as [number[], number][]) {
+      const js = await run(false, l2, maxNorm);
+      const nat = await run(true, l2, maxNorm);
+      expect(nat.norms).toEqual(js.norms);
+      if (maxNorm < 1) expect(js.norms[0]).toBeGreaterThan(maxNorm); // clipping active
+      const same = (a: Float32Array | Int32Array, b: Float32Array | Int32Array) => a.length === b.length && a.every((x, i) => Object.is(x, b[i]));
+      nat.weights.forEach((w, i) => expect(same(w, js.weights[i]), `weights ${i}`).toBe(true));
+      nat.state.forEach((m, i) => expect(same(m, js.state[i]), `moment ${i}`).toBe(true));
+    }
   });
 });

@@ -11,6 +11,8 @@
  * | `copies` | GatherV2, Tile, Slice, SplitV, Transpose, Sum; Identity (wasm) | cpu, wasm | see below |
  * | `tileGrad` | Tile gradient | all | one reshape + sum instead of a Slice + Add per repetition |
  * | `comparisonGrads` | Greater, Less, Equal, … gradients | all | masks from trained tensors broke backprop |
+ * | `dropout` | MmctrDropout (+ its gradient) | cpu, wasm | one-pass hashed-mask dropout; tf.dropout draws in JS |
+ * | `reduceGrads` | Sum, Mean gradients | all | tfjs builds a JS `ones` of the input's size per call |
  *
  * `copies`: copy-bound kernels that ran 2–60× slower than plain row copies (bench/results/kernels.md), and wasm
  * copied every tensor the engine saves for backprop (Identity).
@@ -28,6 +30,8 @@ import { SUM, makeSum } from './sum';
 import { TRANSPOSE, makeTranspose } from './transpose';
 import { ZERO_GRAD_KERNELS, zeroGradConfig } from './comparisonGrads';
 import { IDENTITY, makeWasmIdentity } from './identity';
+import { DROPOUT_KERNEL, dropoutGradConfig, makeDropoutKernel } from './dropout';
+import { meanGradConfig, sumGradConfig } from './reduceGrads';
 
 export { scatterAdd, unsortedSegmentSumImpl } from './unsortedSegmentSum';
 export { batchMatMulGradConfig, makeWasmBatchMatMul } from './batchMatMul';
@@ -38,9 +42,18 @@ export { sumImpl } from './sum';
 export { movesNoData, transposeImpl } from './transpose';
 export { ZERO_GRAD_KERNELS, zeroGradConfig } from './comparisonGrads';
 export type { CpuBackendName } from './storage';
+export { DROPOUT_KERNEL, dropoutInto, hasSeededDropout, seededDropout } from './dropout';
 
 /** The groups of the table above. */
-export type ProjectKernelGroup = 'segmentSum' | 'matMul' | 'matMulGrad' | 'copies' | 'tileGrad' | 'comparisonGrads';
+export type ProjectKernelGroup =
+  | 'segmentSum'
+  | 'matMul'
+  | 'matMulGrad'
+  | 'copies'
+  | 'tileGrad'
+  | 'comparisonGrads'
+  | 'dropout'
+  | 'reduceGrads';
 
 export const PROJECT_KERNEL_GROUPS: readonly ProjectKernelGroup[] = [
   'segmentSum',
@@ -49,6 +62,8 @@ export const PROJECT_KERNEL_GROUPS: readonly ProjectKernelGroup[] = [
   'matMulGrad',
   'tileGrad',
   'comparisonGrads',
+  'dropout',
+  'reduceGrads',
 ];
 
 export interface ProjectKernelOptions {
@@ -86,9 +101,12 @@ function kernelsOf(group: ProjectKernelGroup): [string, CpuBackendName, KernelFa
         [SUM, b, makeSum(b)],
         ...(b === 'wasm' ? [[IDENTITY, b, makeWasmIdentity] as [string, CpuBackendName, KernelFactory]] : []),
       ]);
+    case 'dropout':
+      return CPU_BACKENDS.map((b) => [DROPOUT_KERNEL, b, () => makeDropoutKernel(b)]);
     case 'matMulGrad':
     case 'tileGrad':
     case 'comparisonGrads':
+    case 'reduceGrads':
       return [];
     default: {
       const never: never = group;
@@ -105,6 +123,10 @@ function gradsOf(group: ProjectKernelGroup): GradConfig[] {
       return [tileGradConfig];
     case 'comparisonGrads':
       return ZERO_GRAD_KERNELS.map(([name, inputs]) => zeroGradConfig(name, inputs));
+    case 'dropout':
+      return [dropoutGradConfig];
+    case 'reduceGrads':
+      return [sumGradConfig, meanGradConfig];
     default:
       return [];
   }

@@ -4,7 +4,9 @@
  * the batch-norm / dropout arithmetic that several layers own weights for.
  */
 import * as tf from '@tensorflow/tfjs';
+import { hasSeededDropout, seededDropout } from '../../engine/kernels/dropout';
 import { nextOpSeed } from '../../util/opSeeds';
+import { webGpuPaddingMask } from '../../engine/kernels/webgpu/embedding';
 import { MmctrError } from '../../errors';
 
 /** The base arguments of every tfjs layer (name, trainable, dtype, ...). */
@@ -67,6 +69,7 @@ export function xavierUniform(fans: Fans, seed?: number): Initializer {
  * THE convention of this project: 1 = VALID position. Every layer taking a mask takes this one.
  */
 export function paddingMask(ids: tf.Tensor): tf.Tensor {
+  if (tf.getBackend() === 'webgpu' && ids.dtype === 'int32') return webGpuPaddingMask(ids); // 1 dispatch, not 2
   return tf.tidy(() => tf.cast(tf.greater(ids, 0), 'float32'));
 }
 
@@ -75,10 +78,19 @@ export function asFloatMask(mask: tf.Tensor): tf.Tensor {
   return mask.dtype === 'float32' ? mask : tf.cast(mask, 'float32');
 }
 
-/** Inverted dropout (scaled by 1/(1−rate)) in training; identity at inference or with rate 0. */
+/**
+ * Inverted dropout (scaled by 1/(1−rate)) in training; identity at inference or with rate 0. Where the backend has
+ * the project's one-pass kernel (`cpu`, `wasm`, native; src/engine/kernels/dropout.ts) it runs that, else
+ * `tf.dropout`: the same distribution, other draws, so a run is exact against itself on one backend.
+ */
 export function dropoutIf(x: tf.Tensor, rate: number, training: boolean): tf.Tensor {
+  if (!training || rate <= 0) return x;
   // Seeded from the trainer's per-step stream so that a run is a function of its seed (and resumes exactly).
-  return training && rate > 0 ? tf.dropout(x, rate, undefined, nextOpSeed()) : x;
+  const seed = nextOpSeed();
+  if (x.dtype === 'float32' && hasSeededDropout()) {
+    return seededDropout(x, rate, seed ?? Math.floor(Math.random() * 0x7fffffff));
+  }
+  return tf.dropout(x, rate, undefined, seed);
 }
 
 /** Running statistics of a batch norm, as PyTorch keeps them. */

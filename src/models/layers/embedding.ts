@@ -20,6 +20,7 @@ import {
   toConfig,
   xavierNormal,
 } from './common';
+import { webGpuLookup, webGpuMaskedMean } from '../../engine/kernels/webgpu/embedding';
 
 /** FuxiCTR's embedding initialiser: N(0, std²) with std 1e-4. */
 export const EMBEDDING_INIT_STD = 1e-4;
@@ -69,6 +70,8 @@ export class EmbeddingTable extends tf.layers.Layer {
     return tf.tidy(() => {
       const ids = Array.isArray(inputs) ? inputs[0] : inputs; // [...]
       const intIds = ids.dtype === 'int32' ? ids : tf.cast(ids, 'int32');
+      // webgpu: lookup and padding mask as one fused op (kernels/webgpu/embedding.ts).
+      if (tf.getBackend() === 'webgpu') return webGpuLookup(this.table.read() as tf.Tensor2D, intIds);
       const vectors = tf.gather(this.table.read(), intIds); // [..., embeddingDim]
       return tf.mul(vectors, tf.expandDims(paddingMask(intIds), -1)); // [..., embeddingDim], zero at padding
     });
@@ -107,6 +110,7 @@ export class MaskedMeanPooling extends tf.layers.Layer {
         throw new LayerConfigError('MaskedMeanPooling: expects [vectors, ids]');
       }
       const [vectors, ids] = inputs; // [..., len, dim], [..., len]
+      if (tf.getBackend() === 'webgpu' && ids.dtype === 'int32') return webGpuMaskedMean(vectors, ids); // fused (kernels/webgpu)
       const mask = tf.expandDims(paddingMask(ids), -1); // [..., len, 1]
       const sum = tf.sum(tf.mul(vectors, mask), -2); // [..., dim]
       const count = tf.maximum(tf.sum(mask, -2), 1); // [..., 1]; all-padding rows divide 0 by 1

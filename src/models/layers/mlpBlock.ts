@@ -24,6 +24,8 @@ import {
   xavierNormal,
 } from './common';
 import { diceActivate } from './dice';
+import { webGpuDensePost } from '../../engine/kernels/webgpu/densePost';
+import { nextOpSeed } from '../../util/opSeeds';
 
 /** Activations of hidden layers. 'linear' means none. */
 export type HiddenActivation = 'relu' | 'dice' | 'prelu' | 'sigmoid' | 'tanh' | 'gelu' | 'linear';
@@ -124,6 +126,7 @@ export class DenseUnit {
 
   /** Everything after the Linear: [BN] → activation → [dropout]. */
   post(z: tf.Tensor2D, training: boolean): tf.Tensor2D {
+    if (this.fusesOnWebGpu(training)) return this.webGpuPost(z, false);
     let h = z; // [rows, units]
     if (this.bnStats && this.bnAffine) {
       const normed = batchNormalize(h, this.bnStats, BN_EPSILON, BN_MOMENTUM, training);
@@ -141,7 +144,43 @@ export class DenseUnit {
     return dropoutIf(h, this.spec.dropoutRate, training) as tf.Tensor2D;
   }
 
+  /** webgpu training step: [bias →] [BN →] relu/linear → [dropout] as one fused op (kernels/webgpu/densePost.ts). */
+  private fusesOnWebGpu(training: boolean): boolean {
+    const act = this.spec.activation;
+    return training && (act === 'relu' || act === 'linear') && tf.getBackend() === 'webgpu';
+  }
+
+  private webGpuPost(z: tf.Tensor2D, withBias: boolean): tf.Tensor2D {
+    const rate = this.spec.dropoutRate;
+    // The seed as `dropoutIf` draws it (same op-seed stream, same mask as the cpu path).
+    const seed = rate > 0 ? (nextOpSeed() ?? Math.floor(Math.random() * 0x7fffffff)) : undefined;
+    const bn = this.bnStats && this.bnAffine;
+    return webGpuDensePost(z, {
+      bias: withBias ? this.bias.read() : undefined,
+      batchNorm: bn
+        ? {
+            gamma: this.bnAffine!.gamma.read(),
+            beta: this.bnAffine!.beta.read(),
+            runningMean: this.bnStats!.mean.read() as tf.Variable,
+            runningVar: this.bnStats!.variance.read() as tf.Variable,
+            epsilon: BN_EPSILON,
+            momentum: BN_MOMENTUM,
+          }
+        : undefined,
+      activation: this.spec.activation as 'relu' | 'linear',
+      dropoutRate: rate,
+      seed,
+    });
+  }
+
+  /** post(z + b): the bias added in the fused tail on webgpu (z from a Linear computed without it). */
+  postWithBias(z: tf.Tensor2D, training: boolean): tf.Tensor2D {
+    if (this.fusesOnWebGpu(training)) return this.webGpuPost(z, true);
+    return this.post(tf.add(z, this.bias.read()) as tf.Tensor2D, training);
+  }
+
   apply(x: tf.Tensor2D, training: boolean): tf.Tensor2D {
+    if (this.fusesOnWebGpu(training)) return this.webGpuPost(tf.matMul(x, this.kernel.read() as tf.Tensor2D), true);
     return this.post(this.linear(x), training);
   }
 }

@@ -106,3 +106,66 @@ describe('DinAttention numerics', () => {
     expect(arr(layer.apply([t, h, m], { training: true }) as tf.Tensor)).not.toEqual(a);
   });
 });
+
+describe('DinAttention: padded positions skipped (compactPadding)', () => {
+  /** Value and gradients (weights, target, history) of Σ out ⊙ R, in training mode, with the switch set. */
+  function valueAndGrads(layer: DinAttention, t: tf.Tensor, h: tf.Tensor, m: tf.Tensor, compact: boolean): Float32Array[] {
+    const saved = DinAttention.compactPadding;
+    DinAttention.compactPadding = compact;
+    try {
+      return tf.tidy(() => {
+        const r = tf.randomNormal([BATCH, DIM], 0, 1, 'float32', 11);
+        const tv = tf.variable(t, true, `t${compact}${Math.random()}`);
+        const hv = tf.variable(h, true, `h${compact}${Math.random()}`);
+        const vars = [...layer.trainableWeights.map((w) => w.read() as tf.Variable), tv, hv];
+        const { value, grads } = tf.variableGrads(
+          () => tf.sum(tf.mul(layer.apply([tv, hv, m], { training: true }) as tf.Tensor, r)) as tf.Scalar,
+          vars,
+        );
+        const out = [value, ...vars.map((v) => grads[v.name])].map((x) => Float32Array.from(x.dataSync()));
+        tv.dispose();
+        hv.dispose();
+        return out;
+      });
+    } finally {
+      DinAttention.compactPadding = saved;
+    }
+  }
+
+  for (const args of [
+    { attentionUnits: [6, 4] },
+    { attentionUnits: [6, 4], useSoftmax: true, activation: 'prelu' as const },
+    { attentionUnits: [] },
+  ]) {
+    it(`same value and gradients as the MLP over every position (${JSON.stringify(args)})`, () => {
+      const { layer, t, h, m } = setup(args);
+      const dense = valueAndGrads(layer, t, h, m, false);
+      const compact = valueAndGrads(layer, t, h, m, true);
+      expect(compact.length).toBe(dense.length);
+      compact.forEach((c, i) => expectClose(Array.from(c), Array.from(dense[i]), 1e-5));
+      // The padded positions of the history get exactly zero gradient either way.
+      const gh = compact[compact.length - 1];
+      MASK.forEach((row, b) => row.forEach((v, j) => {
+        if (v === 0) for (let d = 0; d < DIM; d++) expect(gh[(b * SEQ + j) * DIM + d]).toBe(0);
+      }));
+    });
+  }
+
+  it('runs the MLP on the valid rows only (5 of 12 positions), and on all of them when switched off', async () => {
+    const { layer, t, h, m } = setup({ attentionUnits: [6, 4] });
+    const saved = DinAttention.compactPadding;
+    const firstDims: number[][] = [];
+    try {
+      for (const compact of [true, false]) {
+        DinAttention.compactPadding = compact;
+        const prof = await tf.profile(() => layer.apply([t, h, m], { training: true }) as tf.Tensor);
+        firstDims.push(prof.kernels.filter((k) => k.name === 'BatchMatMul').map((k) => k.inputShapes[0].slice(-2)[0]));
+      }
+    } finally {
+      DinAttention.compactPadding = saved;
+    }
+    expect(Math.max(...firstDims[0].filter((r) => r !== BATCH && r !== 1))).toBe(5);
+    expect(firstDims[1]).toContain(BATCH * SEQ);
+    expect(firstDims[0]).not.toContain(BATCH * SEQ);
+  });
+});

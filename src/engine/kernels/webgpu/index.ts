@@ -9,6 +9,8 @@
  * | Transpose | permutations that move no data share the buffer (2 per embedding lookup's gradient) |
  * | AddN | more than 7 inputs exceeded the 8 storage buffers per stage: invalid pipeline (Adam's global norm) |
  * | grad/Mean | tfjs-core's uploads a host-built `ones` of x's size at every step |
+ * | grad/Concat | tfjs-core's splits dy into one slice dispatch per input; here one dispatch (webgpu only; else the original) |
+ * | MmctrDropout | `dropoutIf` otherwise runs `tf.dropout`: host-drawn randoms uploaded + 4 kernels (+ its gradient if absent) |
  *
  * The CPU backends' list (../index.ts) has more: their BatchMatMul, Gather, Tile, Slice, Sum overrides fix CPU
  * speed problems that webgpu does not share, and the backend-neutral gradients (BatchMatMul, Tile, comparisons)
@@ -18,6 +20,9 @@ import * as tf from '@tensorflow/tfjs';
 import type { GradConfig, KernelConfig } from '@tensorflow/tfjs';
 import { ADD_N, makeAddN } from './addN';
 import { CAST, makeCast } from './cast';
+import { CONCAT, makeConcatGrad } from './concatGrad';
+import { dropoutGradConfig } from '../dropout';
+import { DROPOUT_KERNEL, makeWebGpuDropout } from './dropout';
 import { MEAN, meanGradConfig } from './meanGrad';
 import { TRANSPOSE, makeTranspose } from './transpose';
 import { UNSORTED_SEGMENT_SUM, makeUnsortedSegmentSum } from './unsortedSegmentSum';
@@ -32,8 +37,13 @@ const KERNELS: [string, (original: KernelConfig | undefined) => KernelConfig | u
   [CAST, (o) => (o ? makeCast(o) : undefined)],
   [TRANSPOSE, (o) => (o ? makeTranspose(o) : undefined)],
   [ADD_N, (o) => (o ? makeAddN(o) : undefined)],
+  [DROPOUT_KERNEL, () => makeWebGpuDropout()],
 ];
 const GRADS: GradConfig[] = [meanGradConfig];
+/** Gradients wrapping the registered one (they fall back to it off webgpu). */
+const GRAD_WRAPPERS: [string, (original: GradConfig) => GradConfig][] = [[CONCAT, makeConcatGrad]];
+/** Gradients registered only when nobody has (the CPU kernel set registers the same config). */
+const GRADS_IF_ABSENT: GradConfig[] = [dropoutGradConfig];
 
 const savedKernels = new Map<string, KernelConfig | undefined>();
 const savedGrads = new Map<string, GradConfig | undefined>();
@@ -54,6 +64,18 @@ export function registerWebGpuKernels(): void {
     const original = tf.getGradient(grad.kernelName);
     savedGrads.set(grad.kernelName, original);
     if (original) tf.unregisterGradient(grad.kernelName);
+    tf.registerGradient(grad);
+  }
+  for (const [name, wrap] of GRAD_WRAPPERS) {
+    const original = tf.getGradient(name);
+    if (savedGrads.has(name) || !original) continue;
+    savedGrads.set(name, original);
+    tf.unregisterGradient(name);
+    tf.registerGradient(wrap(original));
+  }
+  for (const grad of GRADS_IF_ABSENT) {
+    if (savedGrads.has(grad.kernelName) || tf.getGradient(grad.kernelName)) continue;
+    savedGrads.set(grad.kernelName, undefined);
     tf.registerGradient(grad);
   }
 }
