@@ -11,8 +11,13 @@
  *   npm run bench:zoo                                        all 7 models (~1–5 min each on 2 cores)
  *   node --import tsx bench/zoo.ts --only din,historyBlind   retrain these, table over everything in runs/zoo
  *   node --import tsx bench/zoo.ts --report                  no training: the table and the bars from runs/zoo
+ *   node --import tsx bench/zoo.ts --only none --extra din:dinMatchSmall@runs/emb-fuse
+ *                                                            extra runs: a model with another preset (and data root)
  *   flags: --data data/small --out runs/zoo --epochs 4 --batch-size 512 --lr 2e-3 --patience 1 --seed 20242025
- *          --seq-len N --backend <name> --only a,b --report
+ *          --seq-len N --backend <name> --only a,b --report --extra model:preset[@root],...
+ * An extra run goes to <out>/<model>-<preset>[-<root's last folder>]; the same settings otherwise. Bar (a) compares
+ * the standard runs (each model's small preset on --data); bar (c) takes the best run of the table, whatever its
+ * preset and data root (a root made by `mmctr embed` holds another item table for the same interactions).
  */
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
@@ -44,44 +49,72 @@ const settings = {
 };
 
 const models = describeModels();
-const only = onlyList();
+const only = onlyList()?.filter((m) => m !== 'none');
 for (const m of only ?? []) if (!isModelName(m)) throw new Error(`--only: unknown model '${m}' (known: ${models.map((d) => d.name).join(', ')})`);
-// In --only order (put slow models last), else table order.
-const toTrain = hasFlag('--report') ? [] : only ? only.map((m) => models.find((d) => d.name === m)!) : models;
+
+/** One training of the zoo: a model, its preset, the data root and the run folder's name under --out. */
+interface ZooRun {
+  name: ModelName;
+  preset: string;
+  data: string;
+  run: string;
+}
+
+/** `--extra model:preset[@root],...` → extra runs named <model>-<preset>[-<basename(root)>]. */
+function parseExtra(value: string | undefined): ZooRun[] {
+  if (!value) return [];
+  return value.split(',').map((item) => {
+    const m = /^([^:@]+):([^:@]+)(?:@(.+))?$/.exec(item.trim());
+    if (!m || !isModelName(m[1])) throw new Error(`--extra ${item}: expected model:preset[@data root] with a known model`);
+    const d = models.find((x) => x.name === m[1])!;
+    if (!d.presets.includes(m[2])) throw new Error(`--extra ${item}: unknown preset '${m[2]}' (known: ${d.presets.join(', ')})`);
+    const data = m[3] ?? settings.data;
+    const run = `${m[1]}-${m[2]}${m[3] ? `-${path.basename(path.resolve(m[3]))}` : ''}`;
+    return { name: d.name, preset: m[2], data, run };
+  });
+}
+
+// In --only order (put slow models last), else table order; then the extra runs.
+const standard = (hasFlag('--report') ? [] : only ? only.map((m) => models.find((d) => d.name === m)!) : models).map(
+  (d): ZooRun => ({ name: d.name, preset: d.smallPreset, data: settings.data, run: d.name }),
+);
+const toTrain: ZooRun[] = [...standard, ...(hasFlag('--report') ? [] : parseExtra(argValue('--extra')))];
 const notes: string[] = [];
 const loadBefore = loadAverage();
 
 for (const d of toTrain) {
   const args = [
     'bin/mmctr.mjs', 'train',
-    '--model', d.name, '--preset', d.smallPreset,
-    '--data', settings.data,
-    '--out', path.join(settings.out, d.name), '--overwrite',
+    '--model', d.name, '--preset', d.preset,
+    '--data', d.data,
+    '--out', path.join(settings.out, d.run), '--overwrite',
     '--epochs', settings.epochs, '--batch-size', settings.batchSize, '--lr', settings.lr,
     '--patience', settings.patience, '--seed', settings.seed,
     ...(settings.seqLen ? ['--seq-len', settings.seqLen] : []),
     ...(settings.backend ? ['--backend', settings.backend] : []),
   ];
-  console.log(`\n== ${d.name} (${d.smallPreset}); load ${loadAverage()}\n$ node ${args.join(' ')}`);
+  console.log(`\n== ${d.run} (${d.name}, ${d.preset}); load ${loadAverage()}\n$ node ${args.join(' ')}`);
   const t0 = Date.now();
   const r = spawnSync(process.execPath, args, { stdio: 'inherit' });
   const minutes = ((Date.now() - t0) / 60_000).toFixed(1);
-  if (r.status !== 0) notes.push(`${d.name}: training failed (exit ${r.status ?? r.signal}) after ${minutes} min`);
-  else console.log(`${d.name}: ${minutes} min`);
+  if (r.status !== 0) notes.push(`${d.run}: training failed (exit ${r.status ?? r.signal}) after ${minutes} min`);
+  else console.log(`${d.run}: ${minutes} min`);
 }
 
 const runDirs = findRuns(settings.out);
 if (runDirs.length === 0) throw new Error(`${settings.out}: no run folders; train first (without --report)`);
 const runs = compareRuns(runDirs);
 const oracle = readOracleAuc(path.join(settings.data, 'oracle', 'ground_truth.json')) ?? runs.find((r) => r.oracleAuc !== null)?.oracleAuc ?? null;
-const byModel = new Map<string, RunRow>(runs.map((r) => [r.model, r]));
+// The standard run of each model (folder named after the model) for bar (a); extra runs only count for bar (c).
+const byModel = new Map<string, RunRow>(runs.filter((r) => path.basename(r.run) === r.model).map((r) => [r.model, r]));
 const missing = models.filter((d) => !byModel.has(d.name)).map((d) => d.name);
 const f5 = (x: number | null) => (x === null ? '-' : x.toFixed(5));
 
 /** A run's training settings in short, from its config.json (runs kept from earlier may differ from the flags). */
 const settingsOf = (run: string): string => {
   const c = readJson<RunConfig>(runPath(path.join(settings.out, run), 'config'));
-  return `b${c.train.batchSize} lr${c.train.learningRate} e≤${c.train.epochs} p${c.train.patience} s${c.train.seed}${typeof c.info.seqLen === 'number' ? ` L${c.info.seqLen}` : ''}`;
+  const root = typeof c.info.dataRoot === 'string' && path.resolve(c.info.dataRoot) !== path.resolve(settings.data) ? ` data ${c.info.dataRoot}` : '';
+  return `b${c.train.batchSize} lr${c.train.learningRate} e≤${c.train.epochs} p${c.train.patience} s${c.train.seed}${typeof c.info.seqLen === 'number' ? ` L${c.info.seqLen}` : ''}${root}`;
 };
 
 const rows: Row[] = runs.map((r) => ({
@@ -96,7 +129,7 @@ const rows: Row[] = runs.map((r) => ({
   'best/epochs': `${r.bestEpoch ?? '-'}/${r.epochs}`,
   status: r.status,
   settings: settingsOf(r.run),
-  retrained: toTrain.some((d) => d.name === r.model) ? 'yes' : 'no (earlier run)',
+  retrained: toTrain.some((d) => d.run === path.basename(r.run)) ? 'yes' : 'no (earlier run)',
 }));
 
 // The bars, on the measured numbers only; a bar whose runs are missing is "not measured", never "met".
@@ -114,7 +147,7 @@ if (blind === null || oracle === null) bars.push(`(b) historyBlind ≥ ${BLIND_G
 else bars.push(`(b) historyBlind ≥ ${BLIND_GAP} below the oracle: **${oracle - blind >= BLIND_GAP ? 'met' : 'NOT met'}** (oracle ${oracle.toFixed(4)} − historyBlind ${blind.toFixed(4)} = ${(oracle - blind).toFixed(4)})`);
 const best = runs.find((r) => r.auc !== null) ?? null;
 if (!best || best.auc === null || oracle === null) bars.push(`(c) best model within ${BEST_GAP} of the oracle: **not measured**`);
-else bars.push(`(c) best model within ${BEST_GAP} of the oracle: **${oracle - best.auc <= BEST_GAP ? 'met' : 'NOT met'}** (best ${best.model} ${best.auc.toFixed(4)}, oracle ${oracle.toFixed(4)}, gap ${(oracle - best.auc).toFixed(4)})`);
+else bars.push(`(c) best model within ${BEST_GAP} of the oracle: **${oracle - best.auc <= BEST_GAP ? 'met' : 'NOT met'}** (best ${best.model} (${path.basename(best.run)}) ${best.auc.toFixed(4)}, oracle ${oracle.toFixed(4)}, gap ${(oracle - best.auc).toFixed(4)})`);
 
 const cmd = `node --import tsx bench/zoo.ts ${process.argv.slice(2).join(' ')}`.trim();
 writeResults({

@@ -27,6 +27,8 @@ export interface EmbedCommandOptions {
   whitenDim?: string;
   fusion?: string;
   contentWeight?: string;
+  /** fuse --fusion concat: coordinates of the content part (default 64). */
+  fusionContentDim?: string;
   w2vEpochs?: string;
   w2vWindow?: string;
   w2vNegative?: string;
@@ -103,6 +105,7 @@ export function parseEmbedOptions(raw: EmbedCommandOptions): EmbedCliOptions {
       mode: oneOf<FusionMode>('--fusion', raw.fusion, FUSION_MODES),
       contentWeight,
       collaborativeWeight: contentWeight !== undefined ? 1 - contentWeight : undefined,
+      contentDim: num('--fusion-content-dim', raw.fusionContentDim, { integer: true, min: 1 }),
     },
     word2vec: {
       epochs: num('--w2v-epochs', raw.w2vEpochs, { integer: true, min: 1 }),
@@ -173,6 +176,7 @@ export function register(program: Command): void {
     .option('--whiten-dim <n>', 'whiten before: directions kept per modality (default 256)')
     .option('--fusion <mode>', `fuse: ${FUSION_MODES.join(' | ')} (default concat-pca)`)
     .option('--content-weight <x>', 'fuse: weight of the content vector; the collaborative one gets 1 − x (default 0.5)')
+    .option('--fusion-content-dim <n>', 'fuse --fusion concat: coordinates of the content part; word2vec gets the rest of 128 (default 64)')
     .option('--w2v-epochs <n>', `word2vec epochs (default ${w2v.epochs})`)
     .option('--w2v-window <n>', `word2vec window (default ${w2v.window})`)
     .option('--w2v-negative <n>', `negative samples per pair (default ${w2v.negative})`)
@@ -194,7 +198,8 @@ export function register(program: Command): void {
         'Strategies: concat-pca = PCA of [text ‖ image] to 128 (the baseline); per-modality-pca = PCA of each',
         'modality, concatenated (64 + 64); word2vec = skip-gram over item_seq; fuse = content and word2vec vectors,',
         'each L2-normalised, concatenated with weights 0.5/0.5 and reduced to 128 by PCA (--fusion weighted: their',
-        'weighted sum instead, as in the CLIP + Word2Vec pipeline).',
+        'weighted sum instead, as in the CLIP + Word2Vec pipeline; --fusion concat: each source PCA-reduced to its',
+        'share (64 + 64), re-normalised and concatenated, no joint PCA).',
         '',
         'The output folder reads as a data root for item_info. Models train on the table unchanged: copy',
         '<out>/MicroLens_1M_x1/item_info.parquet into the data root, or write it there with --out <data>',

@@ -376,7 +376,8 @@ export async function computeEmbedding(inputs: EmbedInputs, spec: Partial<EmbedS
       const fused = fuseVectors(content!.vectors, MICROLENS_DIMS.itemEmbDim, w2v!.vectors, w2v!.dim, { ...s.fusion, backend: opts.backend ?? s.fusion.backend });
       if (fused.explained) explained.push(fused.explained);
       vectors = fused.vectors;
-      description = `fuse ${s.fusion.mode} (content ${s.fusion.contentWeight}, collaborative ${s.fusion.collaborativeWeight}) of ${content!.model.description} and ${describeWord2Vec(w2v!)}`;
+      const split = s.fusion.mode === 'concat' ? `, ${s.fusion.contentDim} + ${fused.dim - s.fusion.contentDim} dims` : '';
+      description = `fuse ${s.fusion.mode} (content ${s.fusion.contentWeight}, collaborative ${s.fusion.collaborativeWeight}${split}) of ${content!.model.description} and ${describeWord2Vec(w2v!)}`;
       lap('fuse');
       break;
     }

@@ -17,6 +17,12 @@ export const NOTEBOOK_SCALES: readonly NotebookScale[] = ['tiny', 'small'];
 /** The environment variable that carries the scale into the kernel. */
 export const SCALE_ENV_VAR = 'MMCTR_SCALE';
 
+/**
+ * Overrides where notebooks write runs (relative to the repository root; default `runs/notebooks/<scale>`): the UI
+ * test uses its own folder so that it never shares run folders with a concurrent `mmctr notebooks`.
+ */
+export const RUNS_ENV_VAR = 'MMCTR_NOTEBOOK_RUNS';
+
 /** Training settings of the notebooks at one scale (small presets; see `NOTEBOOK_TRAINING`). */
 export interface NotebookTraining {
   /** Epochs at most. */
@@ -63,7 +69,7 @@ export function notebookContext(env: Record<string, string | undefined> = proces
   return {
     scale,
     dataRoot: path.join('data', scale),
-    runsRoot: path.join('runs', 'notebooks', scale),
+    runsRoot: env[RUNS_ENV_VAR] || path.join('runs', 'notebooks', scale),
     dataSeed: DEFAULT_SYNTH_SEED,
     seed: 20242025,
     training: { ...NOTEBOOK_TRAINING[scale] },

@@ -6,10 +6,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { MmctrError } from '../errors';
-import type { NotebookScale } from './context';
+import { RUNS_ENV_VAR, type NotebookScale } from './context';
 import { DEFAULT_PYTHON, ensureKernelspec, jupyterEnv } from './runner';
 
 export interface NotebookServerOptions {
@@ -17,6 +19,10 @@ export interface NotebookServerOptions {
   root: string;
   /** MMCTR_SCALE of the kernels. Default 'tiny'. */
   scale?: NotebookScale;
+  /** Where the kernels' notebooks write runs (MMCTR_NOTEBOOK_RUNS, relative to the root). Default the notebooks' own. */
+  runsRoot?: string;
+  /** Folder for the server's notebook checkpoints (absolute). Default a fresh temp folder, so nothing lands in notebooks/. */
+  checkpointDir?: string;
   /** Python with the `notebook` package. Default /usr/bin/python3. */
   python?: string;
   /** Seconds to wait for the server to answer. Default 60. */
@@ -63,6 +69,8 @@ export async function startNotebookServer(options: NotebookServerOptions): Promi
   const port = await freePort();
   const token = randomBytes(16).toString('hex');
   const env = jupyterEnv(root, options.scale ?? 'tiny');
+  if (options.runsRoot) env[RUNS_ENV_VAR] = options.runsRoot;
+  const checkpointDir = options.checkpointDir ?? mkdtempSync(path.join(os.tmpdir(), 'mmctr-nb-checkpoints-'));
   const child = spawn(
     options.python ?? DEFAULT_PYTHON,
     [
@@ -74,6 +82,8 @@ export async function startNotebookServer(options: NotebookServerOptions): Promi
       '--port-retries=0',
       `--NotebookApp.token=${token}`,
       `--notebook-dir=${root}`,
+      // Checkpoints outside the repository (the default is a .ipynb_checkpoints folder beside each notebook).
+      `--FileCheckpoints.checkpoint_dir=${checkpointDir}`,
       '--NotebookApp.open_browser=False',
       // Debian's server refuses root unless told (CI machines run as root).
       ...(process.getuid?.() === 0 ? ['--allow-root'] : []),

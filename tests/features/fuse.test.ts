@@ -58,7 +58,31 @@ describe('fusion', () => {
     }
   });
 
+  it('concat: each source PCA-reduced to its share, unit rows, weights √w, zero rows kept zero', () => {
+    const kk = k.slice();
+    kk.fill(0, 5 * 8, 6 * 8); // item 5 never seen in item_seq
+    const f = fuseVectors(c, 8, kk, 8, { mode: 'concat', dim: 7, contentDim: 3, contentWeight: 0.64, collaborativeWeight: 0.36, backend: 'typescript' });
+    expect(f.dim).toBe(7);
+    expect(f.explained).toBeNull();
+    expect(norm(f.vectors, 0, 7)).toBe(0);
+    const part = (r: number, from: number, to: number) => Math.hypot(...f.vectors.subarray(r * 7 + from, r * 7 + to));
+    for (const r of [1, 7, 30]) {
+      expect(part(r, 0, 3)).toBeCloseTo(0.8, 5); // √0.64
+      expect(part(r, 3, 7)).toBeCloseTo(0.6, 5); // √0.36
+    }
+    expect(part(5, 3, 7)).toBe(0); // no collaborative vector: that part stays zero
+    expect(part(5, 0, 3)).toBeCloseTo(0.8, 5);
+    // The content part is the PCA of the unit content rows: its coordinates are centred over the items.
+    for (let j = 0; j < 3; j++) {
+      let m = 0;
+      for (let r = 1; r < rows; r++) m += f.vectors[r * 7 + j] / part(r, 0, 3);
+      expect(Math.abs(m / (rows - 1))).toBeLessThan(0.2);
+    }
+  });
+
   it('checks widths and weights', () => {
+    expect(() => fuseVectors(c, 8, k, 8, { mode: 'concat', dim: 16, contentDim: 9 })).toThrow(/contentDim 9/);
+    expect(() => fuseVectors(c, 8, k, 8, { mode: 'concat', dim: 8, contentDim: 8 })).toThrow(/dim − contentDim 0/);
     expect(() => fuseVectors(c, 8, table(rows, 4, 3), 4, { mode: 'weighted' })).toThrow(/same width/);
     expect(() => fuseVectors(c, 8, table(rows - 1, 8, 3), 8)).toThrow(/rows/);
     expect(() => fuseVectors(c, 8, k, 8, { contentWeight: 0, collaborativeWeight: 0 })).toThrow(/both be 0/);

@@ -33,6 +33,11 @@ const cases: ModelCase[] = [
     label: 'din, softmax + Dice + BN',
     make: (t, seed) => createModel('din', { ...TINY_ARGS.din, useSoftmax: true, attentionActivation: 'dice', batchNorm: true }, t, { seed }),
   },
+  { label: 'din, 2 match heads', make: (t, seed) => createModel('din', { ...TINY_ARGS.din, matchHeads: 2 }, t, { seed }) },
+  {
+    label: 'din, match heads on item_emb only',
+    make: (t, seed) => createModel('din', { ...TINY_ARGS.din, matchHeads: 1, matchOn: 'pretrained' }, t, { seed }),
+  },
   {
     label: 'transformerDcn, no max-pool, 2 heads, dropout',
     make: (t, seed) => createModel('transformerDcn', { ...TINY_ARGS.transformerDcn, maxPool: false, numHeads: 2, transformerDropout: 0.2 }, t, { seed }),

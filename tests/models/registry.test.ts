@@ -97,7 +97,7 @@ describe('seeds', () => {
 
 describe('argument errors', () => {
   it('names what is wrong', () => {
-    expect(() => createModel('din', 'dinHuge' as never, table)).toThrow(/din: unknown preset 'dinHuge' \(known: dinBaseline, dinSmall\)/);
+    expect(() => createModel('din', 'dinHuge' as never, table)).toThrow(/din: unknown preset 'dinHuge' \(known: dinBaseline, dinSmall, dinMatchSmall\)/);
     expect(() => createModel('din', { attentionUnit: [4] } as never, table)).toThrow(/unknown argument 'attentionUnit'/);
     expect(() => createModel('dcn', { dnnUnits: 4 } as never, table)).toThrow(/'dnnUnits' must be like \[1024,512,256\]/);
     expect(() => createModel('dcnv2', { structure: 'serial' } as never, table)).toThrow(ModelConfigError);

@@ -51,7 +51,8 @@ describe('notebook runner', () => {
 
   it('executes every notebook twice at tiny scale to identical files, each ≤ 1 MB, without touching the committed ones', async () => {
     const dir = path.join(root, 'notebooks');
-    const before = Object.fromEntries(readdirSync(dir).map((f) => [f, readFileSync(path.join(dir, f))]));
+    const files = readdirSync(dir, { withFileTypes: true }).filter((e) => e.isFile()).map((e) => e.name);
+    const before = Object.fromEntries(files.map((f) => [f, readFileSync(path.join(dir, f))]));
     const out = path.join(tmp, 'out');
     const runs = await runNotebooks({ root, scale: 'tiny', checkDeterminism: true, outDir: out, log: (l) => process.stderr.write(`${l}\n`) });
     expect(runs.map((r) => path.basename(r.notebook))).toEqual(Object.keys(before).filter((f) => f.endsWith('.ipynb')).sort());

@@ -29,7 +29,7 @@ describe('notebook UI (classic Notebook server + headless Chromium)', () => {
   });
 
   it('runs 05_full_pipeline through Cell → Run All with the mmctr kernel, without errors, showing the AUC table and figures', async () => {
-    server = await startNotebookServer({ root, scale: 'tiny' });
+    server = await startNotebookServer({ root, scale: 'tiny', runsRoot: path.join('runs', 'ui', 'notebook-runs') });
     browser = await chromium.launch({
       executablePath: process.env.MMCTR_CHROMIUM ?? '/usr/bin/chromium',
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-dev-shm-usage'],
