@@ -107,13 +107,28 @@ export function numericCell(value: unknown): number | null {
 }
 
 /** Valid AUC per model and the oracle AUC, from zoo.json ("valid AUC", "gap to oracle" = oracle − AUC). */
+/**
+ * A zoo row's label: the model name for its standard small preset on the default data; otherwise the preset and the
+ * data root's folder name are added (`din · dinMatchSmall · data-fuse`), so runs on other item tables or presets are
+ * never shown as the standard model.
+ */
+export function zooRunLabel(r: Record<string, unknown>): string {
+  const model = String(r.model);
+  const parts = [model];
+  const preset = r.preset === undefined ? '' : String(r.preset);
+  if (preset && preset !== `${model}Small`) parts.push(preset);
+  const data = /(?:^| )data (\S+)/.exec(String(r.settings ?? ''));
+  if (data) parts.push(data[1].split('/').filter(Boolean).pop() ?? data[1]);
+  return parts.join(' · ');
+}
+
 export function aucRowsFromZoo(zoo: BenchResultsFile): { rows: AucRow[]; oracleAuc: number | null } {
   const rows: AucRow[] = [];
   let oracleAuc: number | null = null;
   for (const r of zoo.rows) {
     const auc = numericCell(r['valid AUC']);
     if (auc === null) continue;
-    rows.push({ name: String(r.model), auc });
+    rows.push({ name: zooRunLabel(r), auc });
     const gap = numericCell(r['gap to oracle']);
     if (gap !== null && oracleAuc === null) oracleAuc = auc + gap;
   }

@@ -17,6 +17,7 @@ import {
   PAPER_FIGURES,
   ablationFromResults,
   aucRowsFromZoo,
+  zooRunLabel,
   backendFromNotes,
   numericCell,
   selectFigures,
@@ -177,6 +178,12 @@ describe('bench results readers', () => {
       { name: 'historyBlind', auc: 0.63432 },
     ]);
     expect(oracleAuc).toBeCloseTo(0.86915, 10);
+  });
+
+  it('labels zoo runs of other presets or data roots so they are not taken for the standard model', () => {
+    expect(zooRunLabel({ model: 'din', preset: 'dinSmall', settings: 'b512 lr0.002' })).toBe('din');
+    expect(zooRunLabel({ model: 'din', preset: 'dinMatchSmall', settings: 'b512' })).toBe('din · dinMatchSmall');
+    expect(zooRunLabel({ model: 'din', preset: 'dinSmall', settings: 'b512 p1 L64 data /work/main/runs/acc/data-fuse' })).toBe('din · data-fuse');
   });
 
   it('native.json and train.json → throughput rows with the PyTorch references', () => {
