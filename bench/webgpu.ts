@@ -274,7 +274,7 @@ if (!hasFlag('--no-baseline')) {
     `dinBaseline dispatches per step by tfjs kernel, forward + backward (${hi.grads.dispatches}): ${top(hi.grads.byKernel, 40).map(([k, v]) => `${k} ${v}`).join(', ')}.`,
     `dinBaseline dispatches per step by tfjs kernel, Adam (${hi.adam.dispatches}, ${adamVars} variables): ${top(hi.adam.byKernel, 40).map(([k, v]) => `${k} ${v}`).join(', ')}.`,
     `dinBaseline dispatches per step by WGSL program: ${top(hi.counts.byProgram, 60).map(([k, v]) => `${k} ${v}`).join(', ')}.`,
-    `dinBaseline with the fused loss (kernels/webgpu/bceLoss.ts in place of tf.losses.sigmoidCrossEntropy; src/train/step.ts does not use it yet): ${fl.counts.dispatches} dispatches per step (${fl.grads.dispatches} forward + backward, ${fl.adam.dispatches} Adam).`,
+    `dinBaseline with the fused loss (kernels/webgpu/bceLoss.ts in place of tf.losses.sigmoidCrossEntropy; what src/train/step.ts uses on webgpu, so the rows above count it too): ${fl.counts.dispatches} dispatches per step (${fl.grads.dispatches} forward + backward, ${fl.adam.dispatches} Adam).`,
   );
   result.dinBaseline = { batch: hi.batch, counts: hi.counts, grads: hi.grads, adam: hi.adam };
 }
