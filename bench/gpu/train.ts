@@ -36,13 +36,10 @@ import { DEFAULT_TRAIN_CONFIG } from '../../src/train/config';
 import { lossAndGradients } from '../../src/train/step';
 import { seedRandomOps } from '../../src/util/opSeeds';
 import { argValue, mulberry32 } from '../lib/benchUtil';
+import { EMB_DIM, ITEM_ROWS, TAG_VOCAB, TAGS, historyLength, randomItemTable } from '../lib/syntheticTrain';
 import { machineInfo } from '../lib/results';
 import { DEFAULT_PRESETS, RECORD_KIND, type GpuBenchRecord, type StepFigures, stepFigures } from './record';
 
-const ITEM_ROWS = MICROLENS_VOCAB.numItems + 1;
-const TAG_VOCAB = MICROLENS_VOCAB.numTags + 1;
-const TAGS = MICROLENS_DIMS.itemInfoTags;
-const EMB_DIM = MICROLENS_DIMS.itemEmbDim;
 
 interface Settings {
   model: ModelName;
@@ -110,27 +107,6 @@ async function bundledImport(specifier: string): Promise<unknown> {
       throw err;
     }
   }
-}
-
-/** A full-size random item table: 1–5 tags per item (left-padded), N(0, 1)-ish 128-d vectors; row 0 = padding. */
-function randomItemTable(seed: number): ItemTable {
-  const r = mulberry32(seed);
-  const tags = new Int32Array(ITEM_ROWS * TAGS);
-  for (let i = 1; i < ITEM_ROWS; i++) {
-    const n = 1 + Math.floor(r() * TAGS);
-    for (let j = TAGS - n; j < TAGS; j++) tags[i * TAGS + j] = 1 + Math.floor(r() * (TAG_VOCAB - 1));
-  }
-  const emb = new Float32Array(ITEM_ROWS * EMB_DIM);
-  for (let i = EMB_DIM; i < emb.length; i++) emb[i] = (r() + r() + r() - 1.5) * 2;
-  return { tags: { data: tags, rows: ITEM_ROWS, cols: TAGS }, emb: { data: emb, rows: ITEM_ROWS, cols: EMB_DIM }, tagVocab: TAG_VOCAB };
-}
-
-/** Valid history items of a row: 80 % 3–20, 15 % 21–L, 5 % 0–2 (as bench/train.ts; torch_peer.py draws the same). */
-function historyLength(r: () => number, L: number): number {
-  const u = r();
-  if (u < 0.8) return Math.min(L, 3 + Math.floor(r() * 18));
-  if (u < 0.95) return Math.min(L, 21 + Math.floor(r() * Math.max(1, L - 20)));
-  return Math.floor(r() * 3);
 }
 
 /** One labelled random batch (left-padded histories, newest rightmost). */
