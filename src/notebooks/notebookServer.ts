@@ -6,7 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -70,6 +70,7 @@ export async function startNotebookServer(options: NotebookServerOptions): Promi
   const token = randomBytes(16).toString('hex');
   const env = jupyterEnv(root, options.scale ?? 'tiny');
   if (options.runsRoot) env[RUNS_ENV_VAR] = options.runsRoot;
+  const ownCheckpointDir = options.checkpointDir === undefined;
   const checkpointDir = options.checkpointDir ?? mkdtempSync(path.join(os.tmpdir(), 'mmctr-nb-checkpoints-'));
   const child = spawn(
     options.python ?? DEFAULT_PYTHON,
@@ -110,6 +111,7 @@ export async function startNotebookServer(options: NotebookServerOptions): Promi
       clearTimeout(timer);
       // kernels started by the server are in its process group too
       killGroup(child, 'SIGKILL');
+      if (ownCheckpointDir) rmSync(checkpointDir, { recursive: true, force: true });
     },
   };
 
