@@ -139,6 +139,7 @@ function plus(a: WebGpuCounts, b: WebGpuCounts): WebGpuCounts {
     writeBuffers: a.writeBuffers + b.writeBuffers,
     byKernel: add(a.byKernel, b.byKernel),
     byProgram: add(a.byProgram, b.byProgram),
+    sequence: [...a.sequence, ...b.sequence],
   };
 }
 

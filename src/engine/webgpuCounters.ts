@@ -24,6 +24,8 @@ export interface WebGpuCounts {
   byKernel: Record<string, number>;
   /** Dispatches by WGSL program class (`MatMulPackedProgram`, `BinaryOpProgram`, …; the project's raw programs by key). */
   byProgram: Record<string, number>;
+  /** Every dispatch in order, as `kernel/program` (what a fusion would merge, read in sequence). */
+  sequence: string[];
 }
 
 interface BackendInternals {
@@ -38,7 +40,7 @@ interface EngineInternals {
 }
 
 function emptyCounts(): WebGpuCounts {
-  return { dispatches: 0, submits: 0, buffersCreated: 0, writeBuffers: 0, byKernel: {}, byProgram: {} };
+  return { dispatches: 0, submits: 0, buffersCreated: 0, writeBuffers: 0, byKernel: {}, byProgram: {}, sequence: [] };
 }
 
 /** Replaces `obj[key]` by a wrapper for the duration of a count; returns the undo. */
@@ -77,6 +79,7 @@ export async function countWebGpu<T>(f: () => T | Promise<T>): Promise<{ result:
       counts.byKernel[kernel] = (counts.byKernel[kernel] ?? 0) + 1;
       const prog = program.constructor?.name ?? 'unknown';
       counts.byProgram[prog] = (counts.byProgram[prog] ?? 0) + 1;
+      counts.sequence.push(`${kernel}/${prog}`);
       return record.call(backend, program, ...rest);
     }),
     wrap(backend, 'submitQueue', (submit) => () => {
@@ -98,6 +101,7 @@ export async function countWebGpu<T>(f: () => T | Promise<T>): Promise<{ result:
     const kernel = stack[stack.length - 1] ?? `raw:${key.split('_')[0]}`;
     counts.byKernel[kernel] = (counts.byKernel[kernel] ?? 0) + 1;
     counts.byProgram[key] = (counts.byProgram[key] ?? 0) + 1;
+    counts.sequence.push(`${kernel}/${key}`);
   };
   rawDispatchObservers.add(onRaw);
   undo.push(() => rawDispatchObservers.delete(onRaw));
@@ -120,5 +124,6 @@ export function perStep(c: WebGpuCounts, n: number): WebGpuCounts {
     writeBuffers: r(c.writeBuffers),
     byKernel: map(c.byKernel),
     byProgram: map(c.byProgram),
+    sequence: c.sequence,
   };
 }

@@ -67,7 +67,7 @@ export class Dcn extends CtrModelBase<DcnArgs> {
   protected forward(inputs: ModelInputs, training: boolean): tf.Tensor {
     const { target, history } = this.items.encode(inputs.itemId, inputs.itemSeq); // [b, D], [b, L, D]
     const pooled = run(this.pooling, [history, inputs.itemSeq], training); // [b, D], mean over ids > 0
-    const x0 = tf.concat([this.context.flat(inputs), target, pooled], -1); // [b, 2·emb + 2·D]
+    const x0 = this.context.concatWith(inputs, [target, pooled]); // [b, 2·emb + 2·D]
     const parts = [run(this.cross, x0, training)];
     if (this.dnn) parts.push(run(this.dnn, x0, training));
     return run(this.fc, parts.length > 1 ? tf.concat(parts, -1) : parts[0], training); // [b, 1]

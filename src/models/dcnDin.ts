@@ -100,7 +100,7 @@ export class DcnDin extends CtrModelBase<DcnDinArgs> {
   protected forward(inputs: ModelInputs, training: boolean): tf.Tensor {
     const { target, history, mask } = this.items.encode(inputs.itemId, inputs.itemSeq); // [b, D], [b, L, D], [b, L]
     const pooled = run(this.attention, [target, history, mask], training); // [b, D]
-    const x0 = tf.concat([this.context.flat(inputs), target, pooled], -1); // [b, 2·emb + 2·D]
+    const x0 = this.context.concatWith(inputs, [target, pooled]); // [b, 2·emb + 2·D]
     const out = tf.concat([run(this.cross, x0, training), run(this.dnn, x0, training)], -1); // [b, dim(x0) + last units]
     return run(this.fc, out, training); // [b, 1]
   }

@@ -112,7 +112,7 @@ export class Dcnv2 extends CtrModelBase<Dcnv2Args> {
   protected forward(inputs: ModelInputs, training: boolean): tf.Tensor {
     const { target, history } = this.items.encode(inputs.itemId, inputs.itemSeq); // [b, D], [b, L, D]
     const pooled = run(this.pooling, [history, inputs.itemSeq], training); // [b, D]
-    const x0 = tf.concat([this.context.flat(inputs), target, pooled], -1); // [b, 2·emb + 2·D]
+    const x0 = this.context.concatWith(inputs, [target, pooled]); // [b, 2·emb + 2·D]
     let crossOut = run(this.cross, x0, training); // [b, dim(x0)]
     if (this.stackedDnn) crossOut = run(this.stackedDnn, crossOut, training); // [b, stacked units]
     const out = this.parallelDnn ? tf.concat([crossOut, run(this.parallelDnn, x0, training)], -1) : crossOut;

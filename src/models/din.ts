@@ -118,7 +118,7 @@ export class Din extends CtrModelBase<DinArgs> {
     const { target, history, mask } = this.items.encode(inputs.itemId, inputs.itemSeq); // [b, D], [b, L, D], [b, L]
     const pooled = run(this.attention, [target, history, mask], training); // [b, D]
     if (!this.match) {
-      const features = tf.concat([this.context.flat(inputs), target, pooled], -1); // [b, 2·emb + 2·D]
+      const features = this.context.concatWith(inputs, [target, pooled]); // [b, 2·emb + 2·D]
       return run(this.dnn, features, training); // [b, 1]
     }
     // The projected item_emb is the last field of the item vector (features.ts: item_id, item_tags, item_emb_d128).

@@ -56,6 +56,6 @@ export class HistoryBlind extends CtrModelBase<HistoryBlindArgs> {
 
   protected forward(inputs: ModelInputs, training: boolean): tf.Tensor {
     const target = this.items.encodeTargets(inputs.itemId); // [b, D]; item_seq is never read
-    return run(this.dnn, tf.concat([this.context.flat(inputs), target], -1), training); // [b, 1]
+    return run(this.dnn, this.context.concatWith(inputs, [target]), training); // [b, 1]
   }
 }

@@ -81,6 +81,12 @@ export class EmbeddingTable extends tf.layers.Layer {
     return [...(inputShape as tf.Shape), this.embeddingDim];
   }
 
+  /** The table [vocabSize, embeddingDim] (the variable itself: fused ops read it and send it gradients). */
+  tableValue(): tf.Tensor2D {
+    if (!this.built) throw new LayerConfigError(`EmbeddingTable ${this.name}: not built yet`);
+    return this.table.read() as tf.Tensor2D;
+  }
+
   override getConfig(): tf.serialization.ConfigDict {
     return {
       ...super.getConfig(),
@@ -167,6 +173,12 @@ export class PretrainedProjection extends tf.layers.Layer {
 
   override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
     return [...(inputShape as tf.Shape).slice(0, -1), this.outputDim];
+  }
+
+  /** The kernel [inputDim, outputDim] (the variable itself: fused ops read it and send it gradients). */
+  kernelValue(): tf.Tensor2D {
+    if (!this.built) throw new LayerConfigError(`PretrainedProjection ${this.name}: not built yet`);
+    return this.kernel.read() as tf.Tensor2D;
   }
 
   override getConfig(): tf.serialization.ConfigDict {
