@@ -1,199 +1,165 @@
 /**
  * DIN attention's first Linear over [t, h, t − h, t ⊙ h] (src/models/layers/dinAttention.ts, `firstLinear`) for
- * webgpu, with the same split of the work and no 4·D-wide input:
- *   z = t·(W_t + W_d)  (once per row, broadcast over the history)  +  [h, t ⊙ h]·[W_h − W_d; W_p]
- * as custom ops over raw WGSL programs (raw.ts) around two tfjs matMuls:
- * - `targetWeights(W)` → W_t + W_d [D, units] and `historyWeights(W)` → [W_h − W_d; W_p] [2D, units]: one dispatch
- *   each, and one each backward (the gradient written straight into W's [4D, units] layout); instead of a 4-way
- *   split (4 slices), an add and a sub, and their gradients (a concat, neg, adds).
- * - `historyFeatures(t, H)` → [h, t ⊙ h] [b·L, 2D]: one dispatch; backward one (dH, and dt summed over L).
- * The bias is left to the fused layer tail (densePost.ts). Same arithmetic as the tfjs ops up to float rounding.
+ * webgpu as one custom op, without the bias (left to the fused layer tail, densePost.ts). With FuxiCTR's weight
+ * layout W = [W_t; W_h; W_d; W_p] [4D, units]:
+ *
+ *   tq = t · (W_t + W_d)                                   [b, units]     once per row, not per history position
+ *   z  = [h, t ⊙ h] · [W_h − W_d; W_p] + tq[row of h]      [b·L, units]
+ *
+ * in matrix products of the gemm.ts template whose operands are built on load (no 4·D-wide input, no weight
+ * parts, no broadcast add in memory). Backward, from dz:
+ *
+ *   [G1 | G2 | G3] = dz · [W_h − W_d | W_p | W_t + W_d]ᵀ  (one product, three B operands)
+ *   dH = G1 + t ⊙ G2;   dt = Σ_l (G3 + h ⊙ G2)
+ *   dW = Xᵀ · dz with X = [t, h, t − h, t ⊙ h] built on load, split over the b·L positions (partials), then
+ *   the partials summed in a fixed order together with the Σ_l of dt.
+ *
+ * | | dispatches | before (tfjs matMuls around weight-part and feature kernels) |
+ * |---|---|---|
+ * | forward | 2 (`mmctrDinFirstTarget`, `mmctrDinFirstHistory`) | 6 |
+ * | backward | 3 (`mmctrDinFirstGradX`, `mmctrDinFirstGradW`, `mmctrDinFirstReduce`) | 13 |
+ *
+ * Same arithmetic as the tfjs ops up to float rounding (the tests compare with cpu at 1e-4).
  */
 import * as tf from '@tensorflow/tfjs';
 import { MmctrError } from '../../../errors';
+import { gemmProgram, gemmSplits, gemmUniforms, gemmWorkgroups } from './gemm';
 import { type RawProgram, allocOnGpu, runRaw, workgroupGrid } from './raw';
 
 const WG = 256;
-const HEAD = `
+const SHAPE: RawProgram['uniforms'] = [
+  { name: 'd', type: 'i32' },
+  { name: 'units', type: 'i32' },
+  { name: 'len', type: 'i32' },
+];
+
+/** tq [b, units] = t · (W_t + W_d). */
+const FWD_TARGET = gemmProgram({
+  key: 'mmctrDinFirstTarget',
+  bindings: [
+    { name: 'tgt', access: 'read', type: 'f32' },
+    { name: 'wt', access: 'read', type: 'f32' },
+    { name: 'tq', access: 'read_write', type: 'f32' },
+  ],
+  uniforms: SHAPE,
+  loadA: 'tgt[r * u.d + k]',
+  loadB: ['wt[k * u.units + c] + wt[(2 * u.d + k) * u.units + c]'],
+  store: 'tq[r * u.units + c] = acc0;',
+});
+
+/** z [b·L, units] = [h, t ⊙ h] · [W_h − W_d; W_p] + tq[r / L]. */
+const FWD_HISTORY = gemmProgram({
+  key: 'mmctrDinFirstHistory',
+  bindings: [
+    { name: 'tgt', access: 'read', type: 'f32' },
+    { name: 'hist', access: 'read', type: 'f32' },
+    { name: 'wt', access: 'read', type: 'f32' },
+    { name: 'tq', access: 'read', type: 'f32' },
+    { name: 'z', access: 'read_write', type: 'f32' },
+  ],
+  uniforms: SHAPE,
+  helpers: `
+fn featA(row : i32, q : i32) -> f32 {
+  if (q < u.d) { return hist[row * u.d + q]; }
+  let p = q - u.d;
+  return tgt[(row / u.len) * u.d + p] * hist[row * u.d + p];
+}
+fn weightB(q : i32, col : i32) -> f32 {
+  if (q < u.d) { return wt[(u.d + q) * u.units + col] - wt[(2 * u.d + q) * u.units + col]; }
+  return wt[(2 * u.d + q) * u.units + col];
+}`,
+  loadA: 'featA(r, k)',
+  loadB: ['weightB(k, c)'],
+  store: 'z[r * u.units + c] = acc0 + tq[(r / u.len) * u.units + c];',
+});
+
+/** dH [b·L, D] = G1 + t ⊙ G2, tmp [b·L, D] = G3 + h ⊙ G2 (summed over L into dt by the reduce pass). */
+const GRAD_X = gemmProgram({
+  key: 'mmctrDinFirstGradX',
+  bindings: [
+    { name: 'dz', access: 'read', type: 'f32' },
+    { name: 'tgt', access: 'read', type: 'f32' },
+    { name: 'hist', access: 'read', type: 'f32' },
+    { name: 'wt', access: 'read', type: 'f32' },
+    { name: 'dh', access: 'read_write', type: 'f32' },
+    { name: 'tmp', access: 'read_write', type: 'f32' },
+  ],
+  uniforms: SHAPE,
+  loadA: 'dz[r * u.units + k]',
+  loadB: [
+    'wt[(u.d + c) * u.units + k] - wt[(2 * u.d + c) * u.units + k]',
+    'wt[(3 * u.d + c) * u.units + k]',
+    'wt[c * u.units + k] + wt[(2 * u.d + c) * u.units + k]',
+  ],
+  store: `let tv = tgt[(r / u.len) * u.d + c];
+        let hv = hist[r * u.d + c];
+        dh[r * u.d + c] = acc0 + tv * acc1;
+        tmp[r * u.d + c] = acc2 + hv * acc1;`,
+});
+
+/** partials [S, 4D, units]: slice s of Xᵀ · dz over its positions, X = [t, h, t − h, t ⊙ h] per position. */
+const GRAD_W = gemmProgram({
+  key: 'mmctrDinFirstGradW',
+  bindings: [
+    { name: 'dz', access: 'read', type: 'f32' },
+    { name: 'tgt', access: 'read', type: 'f32' },
+    { name: 'hist', access: 'read', type: 'f32' },
+    { name: 'parts', access: 'read_write', type: 'f32' },
+  ],
+  uniforms: SHAPE,
+  helpers: `
+fn featT(col : i32, pos : i32) -> f32 {
+  let part = col / u.d;
+  let q = col - part * u.d;
+  let tv = tgt[(pos / u.len) * u.d + q];
+  let hv = hist[pos * u.d + q];
+  if (part == 0) { return tv; }
+  if (part == 1) { return hv; }
+  if (part == 2) { return tv - hv; }
+  return tv * hv;
+}`,
+  loadA: 'featT(r, k)',
+  loadB: ['dz[k * u.units + c]'],
+  store: 'parts[(split * u.gm + r) * u.gn + c] = acc0;',
+});
+
+/** Work items: dW (4D · units, Σ over the S partials), then dt (b · D, Σ over L of tmp). */
+const REDUCE: RawProgram = {
+  key: 'mmctrDinFirstReduce',
+  bindings: [
+    { name: 'parts', access: 'read', type: 'f32' },
+    { name: 'tmp', access: 'read', type: 'f32' },
+    { name: 'dw', access: 'read_write', type: 'f32' },
+    { name: 'dt', access: 'read_write', type: 'f32' },
+  ],
+  uniforms: [...SHAPE, { name: 'b', type: 'i32' }, { name: 'splits', type: 'i32' }],
+  body: `
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid : vec3<u32>, @builtin(num_workgroups) nwg : vec3<u32>,
         @builtin(local_invocation_index) lid : u32) {
-  let idx = i32(wid.x + wid.y * nwg.x) * ${WG} + i32(lid);`;
-
-const DIMS: RawProgram['uniforms'] = [
-  { name: 'd', type: 'i32' },
-  { name: 'units', type: 'i32' },
-];
-
-/** out [D, units] = W[0:D] + W[2D:3D]. */
-const TARGET_W: RawProgram = {
-  key: 'mmctrDinTargetW',
-  bindings: [
-    { name: 'w', access: 'read', type: 'f32' },
-    { name: 'out', access: 'read_write', type: 'f32' },
-  ],
-  uniforms: DIMS,
-  body: `${HEAD}
-  let du = u.d * u.units;
-  if (idx >= du) { return; }
-  out[idx] = w[idx] + w[2 * du + idx];
-}`,
-};
-
-/** dW [4D, units]: rows t and d get g, rows h and p 0. */
-const TARGET_W_GRAD: RawProgram = {
-  key: 'mmctrDinTargetWGrad',
-  bindings: [
-    { name: 'g', access: 'read', type: 'f32' },
-    { name: 'dw', access: 'read_write', type: 'f32' },
-  ],
-  uniforms: DIMS,
-  body: `${HEAD}
-  let du = u.d * u.units;
-  if (idx >= 4 * du) { return; }
-  let part = idx / du;
-  let k = idx - part * du;
-  var v = 0.0;
-  if (part == 0 || part == 2) { v = g[k]; }
-  dw[idx] = v;
-}`,
-};
-
-/** out [2D, units] = [W[D:2D] − W[2D:3D]; W[3D:4D]]. */
-const HISTORY_W: RawProgram = {
-  key: 'mmctrDinHistoryW',
-  bindings: [
-    { name: 'w', access: 'read', type: 'f32' },
-    { name: 'out', access: 'read_write', type: 'f32' },
-  ],
-  uniforms: DIMS,
-  body: `${HEAD}
-  let du = u.d * u.units;
-  if (idx >= 2 * du) { return; }
-  if (idx < du) { out[idx] = w[du + idx] - w[2 * du + idx]; } else { out[idx] = w[2 * du + idx]; }
-}`,
-};
-
-/** dW [4D, units] from g [2D, units]: rows t 0, h g[0:D], d −g[0:D], p g[D:2D]. */
-const HISTORY_W_GRAD: RawProgram = {
-  key: 'mmctrDinHistoryWGrad',
-  bindings: [
-    { name: 'g', access: 'read', type: 'f32' },
-    { name: 'dw', access: 'read_write', type: 'f32' },
-  ],
-  uniforms: DIMS,
-  body: `${HEAD}
-  let du = u.d * u.units;
-  if (idx >= 4 * du) { return; }
-  let part = idx / du;
-  let k = idx - part * du;
-  var v = 0.0;
-  if (part == 1) { v = g[k]; } else if (part == 2) { v = -g[k]; } else if (part == 3) { v = g[du + k]; }
-  dw[idx] = v;
-}`,
-};
-
-const FEAT_UNIFORMS: RawProgram['uniforms'] = [
-  { name: 'b', type: 'i32' },
-  { name: 'len', type: 'i32' },
-  { name: 'd', type: 'i32' },
-];
-
-/** X [b·L, 2D] = [h, t ⊙ h]. */
-const FEATURES: RawProgram = {
-  key: 'mmctrDinFeatures',
-  bindings: [
-    { name: 't', access: 'read', type: 'f32' },
-    { name: 'h', access: 'read', type: 'f32' },
-    { name: 'x', access: 'read_write', type: 'f32' },
-  ],
-  uniforms: FEAT_UNIFORMS,
-  body: `${HEAD}
-  if (idx >= u.b * u.len * u.d) { return; }
-  let r = idx / u.d;
-  let k = idx - r * u.d;
-  let bi = r / u.len;
-  let hv = h[idx];
-  x[r * 2 * u.d + k] = hv;
-  x[r * 2 * u.d + u.d + k] = t[bi * u.d + k] * hv;
-}`,
-};
-
-/** dH = dX_h + dX_p ⊙ t; dt = Σ_l dX_p ⊙ h (one invocation per (row, k), looping over the history). */
-const FEATURES_GRAD: RawProgram = {
-  key: 'mmctrDinFeaturesGrad',
-  bindings: [
-    { name: 'dx', access: 'read', type: 'f32' },
-    { name: 't', access: 'read', type: 'f32' },
-    { name: 'h', access: 'read', type: 'f32' },
-    { name: 'dt', access: 'read_write', type: 'f32' },
-    { name: 'dh', access: 'read_write', type: 'f32' },
-  ],
-  uniforms: FEAT_UNIFORMS,
-  body: `${HEAD}
-  if (idx >= u.b * u.d) { return; }
-  let bi = idx / u.d;
-  let k = idx - bi * u.d;
-  let tv = t[idx];
-  var s = 0.0;
-  for (var l = 0; l < u.len; l = l + 1) {
-    let r = bi * u.len + l;
-    let dp = dx[r * 2 * u.d + u.d + k];
-    dh[r * u.d + k] = dx[r * 2 * u.d + k] + dp * tv;
-    s = s + dp * h[r * u.d + k];
+  let idx = i32(wid.x + wid.y * nwg.x) * ${WG} + i32(lid);
+  let nw = 4 * u.d * u.units;
+  if (idx < nw) {
+    var s = 0.0;
+    for (var p = 0; p < u.splits; p = p + 1) { s = s + parts[p * nw + idx]; }
+    dw[idx] = s;
+    return;
   }
-  dt[idx] = s;
+  let q = idx - nw;
+  if (q >= u.b * u.d) { return; }
+  let bi = q / u.d;
+  let k = q - bi * u.d;
+  var s = 0.0;
+  for (var l = 0; l < u.len; l = l + 1) { s = s + tmp[(bi * u.len + l) * u.d + k]; }
+  dt[q] = s;
 }`,
 };
 
-const grid = (n: number) => workgroupGrid(Math.ceil(n / WG));
 const asTensor = (t: ReturnType<typeof allocOnGpu>) => tf.engine().makeTensorFromTensorInfo(t);
-
-/** W [4D, units] → W_t + W_d [D, units] (or [W_h − W_d; W_p] [2D, units] with `history`), gradient to W. */
-function weightPart(kernel: tf.Tensor2D, history: boolean): tf.Tensor2D {
-  const [rows4, units] = kernel.shape;
-  const d = rows4 / 4;
-  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const w = args[0] as tf.Tensor;
-    const out = allocOnGpu([history ? 2 * d : d, units]);
-    runRaw(history ? HISTORY_W : TARGET_W, [w, out], [d, units], grid((history ? 2 : 1) * d * units));
-    return {
-      value: asTensor(out),
-      gradFunc: (dy: tf.Tensor | tf.Tensor[]) => {
-        const dw = allocOnGpu([rows4, units]);
-        runRaw(history ? HISTORY_W_GRAD : TARGET_W_GRAD, [dy as tf.Tensor, dw], [d, units], grid(4 * d * units));
-        return [asTensor(dw)];
-      },
-    };
-  });
-  return op(kernel) as tf.Tensor2D;
-}
-
-/** t [b, D], H [b, L, D] → [h, t ⊙ h] [b·L, 2D], gradients to t and H. */
-function historyFeatures(target: tf.Tensor2D, history: tf.Tensor3D): tf.Tensor2D {
-  const [b, len, d] = history.shape;
-  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const [t, h] = args as tf.Tensor[];
-    const save = args[2] as tf.GradSaveFunc;
-    const x = allocOnGpu([b * len, 2 * d]);
-    runRaw(FEATURES, [t, h, x], [b, len, d], grid(b * len * d));
-    save([t, h]);
-    return {
-      value: asTensor(x),
-      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
-        const dt = allocOnGpu([b, d]);
-        const dh = allocOnGpu([b, len, d]);
-        runRaw(FEATURES_GRAD, [dy as tf.Tensor, saved[0], saved[1], dt, dh], [b, len, d], grid(b * d));
-        return [asTensor(dt), asTensor(dh)];
-      },
-    };
-  });
-  return op(target, history) as tf.Tensor2D;
-}
 
 /**
  * The first Linear of DIN attention without its bias: t [b, D], H [b, L, D], W [4D, units] (FuxiCTR's
- * [W_t; W_h; W_d; W_p]) → z [b·L, units]. Webgpu only.
+ * [W_t; W_h; W_d; W_p]) → z [b·L, units], gradients to t, H and W. Webgpu only.
  */
 export function webGpuDinFirstLinear(target: tf.Tensor2D, history: tf.Tensor3D, kernel: tf.Tensor2D): tf.Tensor2D {
   if (tf.getBackend() !== 'webgpu') throw new MmctrError(`webGpuDinFirstLinear: the active backend is '${tf.getBackend()}', not webgpu`);
@@ -202,10 +168,36 @@ export function webGpuDinFirstLinear(target: tf.Tensor2D, history: tf.Tensor3D, 
   if (kernel.shape[0] !== 4 * d || target.shape[1] !== d || target.shape[0] !== b) {
     throw new MmctrError(`webGpuDinFirstLinear: target [${target.shape}], history [${history.shape}], kernel [${kernel.shape}] do not fit`);
   }
-  return tf.tidy(() => {
-    const targetPart = tf.matMul(target, weightPart(kernel, false)); // [b, units]
-    const historyPart = tf.matMul(historyFeatures(target, history), weightPart(kernel, true)); // [b·L, units]
-    const z = tf.add(tf.reshape(historyPart, [b, len, units]), tf.expandDims(targetPart, 1)); // [b, L, units]
-    return tf.reshape(z, [b * len, units]) as tf.Tensor2D;
+  const rows = b * len;
+  const shape = [d, units, len];
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [t, h, w] = args as tf.Tensor[];
+    const save = args[3] as tf.GradSaveFunc;
+    const tq = allocOnGpu([b, units]);
+    const z = allocOnGpu([rows, units]);
+    runRaw(FWD_TARGET, [t, w, tq], [...gemmUniforms(b, units, d), ...shape], gemmWorkgroups(b, units));
+    runRaw(FWD_HISTORY, [t, h, w, tq, z], [...gemmUniforms(rows, units, 2 * d), ...shape], gemmWorkgroups(rows, units));
+    asTensor(tq).dispose();
+    save([t, h, w]);
+    return {
+      value: asTensor(z),
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+        const dz = dy as tf.Tensor;
+        const [st, sh, sw] = saved;
+        const dh = allocOnGpu([b, len, d]);
+        const tmp = allocOnGpu([rows, d]);
+        runRaw(GRAD_X, [dz, st, sh, sw, dh, tmp], [...gemmUniforms(rows, d, units), ...shape], gemmWorkgroups(rows, d));
+        const splits = gemmSplits(4 * d, units, rows);
+        const parts = allocOnGpu([splits, 4 * d, units]);
+        runRaw(GRAD_W, [dz, st, sh, parts], [...gemmUniforms(4 * d, units, rows, splits), ...shape], gemmWorkgroups(4 * d, units, splits));
+        const dw = allocOnGpu([4 * d, units]);
+        const dt = allocOnGpu([b, d]);
+        runRaw(REDUCE, [parts, tmp, dw, dt], [...shape, b, splits], workgroupGrid(Math.ceil((4 * d * units + b * d) / WG)));
+        asTensor(parts).dispose();
+        asTensor(tmp).dispose();
+        return [asTensor(dt), asTensor(dh), asTensor(dw)];
+      },
+    };
   });
+  return op(target, history, kernel) as tf.Tensor2D;
 }

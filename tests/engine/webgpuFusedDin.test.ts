@@ -1,0 +1,165 @@
+/**
+ * The fused DIN ops on webgpu against the same arithmetic in tfjs ops on cpu, values and gradients (relative error
+ * ≤ 1e-4), at shapes past one gemm tile (64) in every dimension and past one split of the K range (1,024), plus
+ * their dispatch counts:
+ * - webGpuDinFirstLinear (kernels/webgpu/dinFirstLinear.ts): z = [t, h, t − h, t ⊙ h] · W;
+ * - webGpuItemEncode (itemEncoder.ts): [idTable[id] ‖ masked mean of tag rows ‖ vectors[id] · P], zero at padding;
+ * - webGpuFeatureConcat (featureConcat.ts): [T_1[ids_1] ‖ T_2[ids_2] ‖ X_1 ‖ X_2].
+ */
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { selectBackend } from '../../src/engine/backend';
+import { webGpuDinFirstLinear } from '../../src/engine/kernels/webgpu/dinFirstLinear';
+import { webGpuFeatureConcat } from '../../src/engine/kernels/webgpu/featureConcat';
+import { webGpuItemEncode } from '../../src/engine/kernels/webgpu/itemEncoder';
+import { probeWebGpu, webGpuErrors } from '../../src/engine/webgpu';
+import { countWebGpu } from '../../src/engine/webgpuCounters';
+import { maxRelError, onBackend } from './webgpuHelpers';
+
+const probe = await probeWebGpu();
+if (!probe.adapter) console.warn(`[webgpu fused DIN tests skipped] no WebGPU adapter: ${probe.reason}`);
+
+const TOL = 1e-4;
+const values = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(seed * 7.1 + i * 1.3 + 0.01 * i * i));
+
+interface Result {
+  y: Float32Array;
+  grads: Float32Array[];
+}
+
+/** y = f(inputs) and the gradients of Σ y·r with respect to `inputs`, read back. */
+async function valueAndGrads(f: (...x: tf.Tensor[]) => tf.Tensor, inputs: tf.Tensor[]): Promise<Result> {
+  let y: tf.Tensor | undefined;
+  const g = tf.grads((...x: tf.Tensor[]) => {
+    const v = f(...x);
+    y = tf.keep(v.clone());
+    return tf.sum(tf.mul(v, tf.tensor(values(v.size, 9), v.shape)));
+  })(inputs);
+  const out = { y: (await y!.data()) as Float32Array, grads: await Promise.all(g.map(async (t) => (await t.data()) as Float32Array)) };
+  tf.dispose([y!, ...g]);
+  return out;
+}
+
+function expectClose(got: Result, want: Result): void {
+  expect(maxRelError(got.y, want.y)).toBeLessThanOrEqual(TOL);
+  expect(got.grads.length).toBe(want.grads.length);
+  got.grads.forEach((g, i) => expect(maxRelError(g, want.grads[i]), `gradient ${i}`).toBeLessThanOrEqual(TOL));
+}
+
+// First linear: b·L = 1,200 positions (two K splits of the weight gradient), D = 24, units 80 (two column tiles).
+const B = 40;
+const L = 30;
+const D = 24;
+const UNITS = 80;
+
+function firstLinearInputs(): tf.Tensor[] {
+  return [tf.tensor2d(values(B * D, 1), [B, D]), tf.tensor3d(values(B * L * D, 2), [B, L, D]), tf.tensor2d(values(4 * D * UNITS, 3), [4 * D, UNITS]).mul(0.3)];
+}
+
+function firstLinearReference(t: tf.Tensor, h: tf.Tensor, w: tf.Tensor): tf.Tensor {
+  const tt = tf.broadcastTo(tf.expandDims(t, 1), [B, L, D]);
+  const x = tf.concat([tt, h, tf.sub(tt, h), tf.mul(tt, h)], -1).reshape([B * L, 4 * D]);
+  return tf.matMul(x as tf.Tensor2D, w as tf.Tensor2D);
+}
+
+// Item encoder: 3,000 items (scatter into a table larger than the work per dispatch), tags of 5, repeated ids.
+const ITEMS = 3000;
+const TAGS = 5;
+const TAG_ROWS = 50;
+const E = 8;
+const DV = 20;
+const P = 70;
+const IDS = Int32Array.from({ length: 900 }, (_, i) => (i % 11 === 0 ? 0 : 1 + ((i * 37) % 400)));
+const LISTS = Int32Array.from({ length: ITEMS * TAGS }, (_, i) => {
+  const item = Math.floor(i / TAGS);
+  const slot = i % TAGS;
+  if (item === 0 || slot < item % 4) return 0; // left padding; item 0 is the padding row
+  return 1 + ((item * 7 + slot * 3) % (TAG_ROWS - 1));
+});
+
+function encoderInputs(): tf.Tensor[] {
+  return [tf.tensor2d(values(ITEMS * E, 4), [ITEMS, E]), tf.tensor2d(values(TAG_ROWS * E, 5), [TAG_ROWS, E]), tf.tensor2d(values(DV * P, 6), [DV, P]).mul(0.2)];
+}
+
+function encoderReference(idT: tf.Tensor, tagT: tf.Tensor, proj: tf.Tensor, vectors: tf.Tensor, lists: tf.Tensor, ids: tf.Tensor): tf.Tensor {
+  const valid = tf.cast(tf.greater(ids, 0), 'float32').expandDims(-1);
+  const idPart = tf.gather(idT, ids);
+  const tagIds = tf.gather(lists, ids); // [n, T]
+  const tagMask = tf.cast(tf.greater(tagIds, 0), 'float32').expandDims(-1);
+  const tagSum = tf.sum(tf.mul(tf.gather(tagT, tagIds), tagMask), 1);
+  const tagPart = tf.div(tagSum, tf.maximum(tf.sum(tagMask, 1), 1));
+  const vecPart = tf.matMul(tf.gather(vectors, ids) as tf.Tensor2D, proj as tf.Tensor2D);
+  return tf.mul(tf.concat([idPart, tagPart, vecPart], -1), valid);
+}
+
+describe.skipIf(!probe.adapter)('fused DIN ops on webgpu', () => {
+  beforeAll(async () => {
+    await selectBackend({ quiet: true, force: 'webgpu' });
+    webGpuErrors(true);
+    await tf.setBackend('cpu');
+  });
+  afterAll(async () => {
+    await tf.setBackend('cpu');
+    expect(webGpuErrors()).toEqual([]);
+  });
+
+  it('DIN first linear: z and the gradients of t, H and W match cpu; 2 dispatches forward, 3 backward', async () => {
+    const want = await onBackend('cpu', () => valueAndGrads(firstLinearReference, firstLinearInputs()));
+    await onBackend('webgpu', async () => {
+      const inputs = firstLinearInputs();
+      const f = (t: tf.Tensor, h: tf.Tensor, w: tf.Tensor) => webGpuDinFirstLinear(t as tf.Tensor2D, h as tf.Tensor3D, w as tf.Tensor2D);
+      expectClose(await valueAndGrads(f, inputs), want);
+      const fwd = await countWebGpu(() => f(inputs[0], inputs[1], inputs[2]));
+      expect(fwd.counts.dispatches).toBe(2);
+      const both = await countWebGpu(() => tf.grads((t: tf.Tensor, h: tf.Tensor, w: tf.Tensor) => tf.sum(f(t, h, w)))(inputs));
+      expect(both.counts.dispatches - 2).toBeLessThanOrEqual(3 + 2); // + the sum and its gradient
+      tf.dispose([fwd.result, ...both.result, ...inputs]);
+    });
+  });
+
+  it('item encoder: vectors and the gradients of the id table, tag table and projection match cpu; padding rows get none', async () => {
+    const frozen = () => [tf.tensor2d(values(ITEMS * DV, 7), [ITEMS, DV]), tf.tensor2d(LISTS, [ITEMS, TAGS], 'int32'), tf.tensor1d(IDS, 'int32')];
+    const want = await onBackend('cpu', () => {
+      const [vectors, lists, ids] = frozen();
+      return valueAndGrads((a, b, c) => encoderReference(a, b, c, vectors, lists, ids), encoderInputs());
+    });
+    await onBackend('webgpu', async () => {
+      const [vectors, lists, ids] = frozen();
+      const f = (idTable: tf.Tensor, tagTable: tf.Tensor, projection: tf.Tensor) => webGpuItemEncode(ids, { idTable, tagLists: lists, tagTable, vectors, projection });
+      const got = await valueAndGrads(f, encoderInputs());
+      expectClose(got, want);
+      expect(Array.from(got.grads[0].subarray(0, E))).toEqual(new Array(E).fill(0)); // padding row of the id table
+      expect(Array.from(got.grads[1].subarray(0, E))).toEqual(new Array(E).fill(0)); // padding row of the tag table
+      const inputs = encoderInputs();
+      const both = await countWebGpu(() => tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => tf.sum(f(a, b, c)))(inputs));
+      expect(both.counts.byProgram.mmctrItemEncode).toBe(1);
+      expect(both.counts.byProgram.mmctrItemEncodeGradInit).toBe(1);
+      expect(both.counts.byProgram.mmctrItemEncodeGradScatter).toBe(1);
+      tf.dispose([...both.result, ...inputs, vectors, lists, ids]);
+    });
+  });
+
+  it('feature concat: [T1[ids1] ‖ T2[ids2] ‖ X1 ‖ X2] and every gradient match cpu; 1 dispatch each way', async () => {
+    const b = 300;
+    const ids1 = Int32Array.from({ length: b }, (_, i) => i % 11);
+    const ids2 = Int32Array.from({ length: b }, (_, i) => (i * 3) % 11);
+    const make = () => [tf.tensor2d(values(11 * 6, 1), [11, 6]), tf.tensor2d(values(11 * 6, 2), [11, 6]), tf.tensor2d(values(b * 70, 3), [b, 70]), tf.tensor2d(values(b * 9, 4), [b, 9])];
+    const want = await onBackend('cpu', () => {
+      const i1 = tf.tensor1d(ids1, 'int32');
+      const i2 = tf.tensor1d(ids2, 'int32');
+      const lookup = (t: tf.Tensor, i: tf.Tensor) => tf.mul(tf.gather(t, i), tf.cast(tf.greater(i, 0), 'float32').expandDims(-1));
+      return valueAndGrads((t1, t2, x1, x2) => tf.concat([lookup(t1, i1), lookup(t2, i2), x1, x2], -1), make());
+    });
+    await onBackend('webgpu', async () => {
+      const i1 = tf.tensor1d(ids1, 'int32');
+      const i2 = tf.tensor1d(ids2, 'int32');
+      const f = (t1: tf.Tensor, t2: tf.Tensor, x1: tf.Tensor, x2: tf.Tensor) => webGpuFeatureConcat([{ table: t1, ids: i1 }, { table: t2, ids: i2 }], [x1, x2]);
+      expectClose(await valueAndGrads(f, make()), want);
+      const inputs = make();
+      const both = await countWebGpu(() => tf.grads((a: tf.Tensor, c: tf.Tensor, d: tf.Tensor, e: tf.Tensor) => tf.sum(f(a, c, d, e)))(inputs));
+      expect(both.counts.byKernel['raw:mmctrFeatureConcat'] ?? both.counts.byProgram.mmctrFeatureConcat_2_2).toBe(1);
+      expect(both.counts.byProgram.mmctrFeatureConcatGrad_2_2).toBe(1);
+      tf.dispose([...both.result, ...inputs, i1, i2]);
+    });
+  });
+});
