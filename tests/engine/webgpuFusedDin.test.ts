@@ -4,7 +4,8 @@
  * their dispatch counts:
  * - webGpuDinFirstLinear (kernels/webgpu/dinFirstLinear.ts): z = [t, h, t − h, t ⊙ h] · W;
  * - webGpuItemEncode (itemEncoder.ts): [idTable[id] ‖ masked mean of tag rows ‖ vectors[id] · P], zero at padding;
- * - webGpuFeatureConcat (featureConcat.ts): [T_1[ids_1] ‖ T_2[ids_2] ‖ X_1 ‖ X_2].
+ * - webGpuFeatureConcat (featureConcat.ts): [T_1[ids_1] ‖ T_2[ids_2] ‖ X_1 ‖ X_2];
+ * - webGpuNarrowLinear (narrowLinear.ts): x · W + b with a narrow output.
  */
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +13,7 @@ import { selectBackend } from '../../src/engine/backend';
 import { webGpuDinFirstLinear } from '../../src/engine/kernels/webgpu/dinFirstLinear';
 import { webGpuFeatureConcat } from '../../src/engine/kernels/webgpu/featureConcat';
 import { webGpuItemEncode } from '../../src/engine/kernels/webgpu/itemEncoder';
+import { webGpuNarrowLinear } from '../../src/engine/kernels/webgpu/narrowLinear';
 import { probeWebGpu, webGpuErrors } from '../../src/engine/webgpu';
 import { countWebGpu } from '../../src/engine/webgpuCounters';
 import { maxRelError, onBackend } from './webgpuHelpers';
@@ -160,6 +162,22 @@ describe.skipIf(!probe.adapter)('fused DIN ops on webgpu', () => {
       expect(both.counts.byKernel['raw:mmctrFeatureConcat'] ?? both.counts.byProgram.mmctrFeatureConcat_2_2).toBe(1);
       expect(both.counts.byProgram.mmctrFeatureConcatGrad_2_2).toBe(1);
       tf.dispose([...both.result, ...inputs, i1, i2]);
+    });
+  });
+
+  it('narrow linear: x · W + b and the gradients of x, W and b match cpu; 1 dispatch each way', async () => {
+    const rows = 700;
+    const k = 90;
+    const make = () => [tf.tensor2d(values(rows * k, 1), [rows, k]), tf.tensor2d(values(k * 3, 2), [k, 3]), tf.tensor1d(values(3, 3))];
+    const want = await onBackend('cpu', () => valueAndGrads((x, w, b) => tf.add(tf.matMul(x as tf.Tensor2D, w as tf.Tensor2D), b), make()));
+    await onBackend('webgpu', async () => {
+      const f = (x: tf.Tensor, w: tf.Tensor, b: tf.Tensor) => webGpuNarrowLinear(x as tf.Tensor2D, w as tf.Tensor2D, b as tf.Tensor1D);
+      expectClose(await valueAndGrads(f, make()), want);
+      const inputs = make();
+      const both = await countWebGpu(() => tf.grads((x: tf.Tensor, w: tf.Tensor, b: tf.Tensor) => tf.sum(f(x, w, b)))(inputs));
+      expect(both.counts.byProgram.mmctrNarrowLinear).toBe(1);
+      expect(both.counts.byProgram.mmctrNarrowLinearGrad).toBe(1);
+      tf.dispose([...both.result, ...inputs]);
     });
   });
 });

@@ -25,6 +25,7 @@ import {
 } from './common';
 import { diceActivate } from './dice';
 import { webGpuDensePost } from '../../engine/kernels/webgpu/densePost';
+import { NARROW_LINEAR_MAX_OUT, webGpuNarrowLinear } from '../../engine/kernels/webgpu/narrowLinear';
 import { nextOpSeed } from '../../util/opSeeds';
 
 /** Activations of hidden layers. 'linear' means none. */
@@ -281,7 +282,13 @@ export class MlpBlock extends tf.layers.Layer {
       let h = tf.reshape(x, [-1, x.shape[x.shape.length - 1]]) as tf.Tensor2D; // [rows, inputDim]
       for (const unit of this.units) h = unit.apply(h, training);
       if (this.outKernel && this.outBias) {
-        h = tf.add(tf.matMul(h, this.outKernel.read() as tf.Tensor2D), this.outBias.read()) as tf.Tensor2D;
+        const kernel = this.outKernel.read() as tf.Tensor2D;
+        // webgpu: a narrow output (the logit) in 1 dispatch forward and 1 backward (kernels/webgpu/narrowLinear.ts).
+        if (tf.getBackend() === 'webgpu' && kernel.shape[1] <= NARROW_LINEAR_MAX_OUT) {
+          h = webGpuNarrowLinear(h, kernel, this.outBias.read() as tf.Tensor1D);
+        } else {
+          h = tf.add(tf.matMul(h, kernel), this.outBias.read()) as tf.Tensor2D;
+        }
         h = activateSimple(h, this.outputActivation) as tf.Tensor2D;
       }
       return tf.reshape(h, [...x.shape.slice(0, -1), h.shape[1]]); // [..., outDim]
