@@ -21,6 +21,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { CtrModelBase, ITEM_SIDE_DEFAULTS, type ItemSideArgs, type ModelOptions, oneOf, resolveArgs, run } from './base';
+import { DIN_BLOCK_MAX_LEN, webGpuDinBlock } from '../engine/kernels/webgpu/dinBlock';
 import { ModelConfigError } from './features';
 import { DinAttention, type HiddenActivation, MlpBlock, PretrainedProjection } from './layers';
 import type { ItemTable, ModelInputs } from './types';
@@ -114,7 +115,13 @@ export class Din extends CtrModelBase<DinArgs> {
     this.build();
   }
 
+  private fusedFeatures(inputs: ModelInputs): tf.Tensor2D | null {
+    return fusedDinFeatures({ items: this.items, context: this.context, attention: this.attention }, inputs);
+  }
+
   protected forward(inputs: ModelInputs, training: boolean): tf.Tensor {
+    const fused = training && !this.match && tf.getBackend() === 'webgpu' ? this.fusedFeatures(inputs) : null;
+    if (fused) return run(this.dnn, fused, training);
     const { target, history, mask } = this.items.encode(inputs.itemId, inputs.itemSeq); // [b, D], [b, L, D], [b, L]
     const pooled = run(this.attention, [target, history, mask], training); // [b, D]
     if (!this.match) {
@@ -127,6 +134,22 @@ export class Din extends CtrModelBase<DinArgs> {
     const features = tf.concat([this.context.flat(inputs), target, pooled, f], -1); // [b, 2·emb + 2·D + M]
     return tf.add(run(this.dnn, features, training), this.match.linear(f, training)); // [b, 1]
   }
+}
+
+/**
+ * webgpu training step: item vectors → attention → [likes ‖ views ‖ t ‖ pooled] as one fused op
+ * (kernels/webgpu/dinBlock.ts), when the attention is the baseline's shape; null otherwise (the layers run).
+ */
+function fusedDinFeatures(model: { items: Din['items']; context: Din['context']; attention: DinAttention }, inputs: ModelInputs): tf.Tensor2D | null {
+  const [b, len] = inputs.itemSeq.shape;
+  if (len > DIN_BLOCK_MAX_LEN) return null;
+  const fields = model.context.hostFields(inputs);
+  if (!fields || fields.length !== 2) return null;
+  const weights = model.attention.fusedBlockWeights();
+  if (!weights) return null;
+  const enc = model.items.encodeSlots(inputs.itemId, inputs.itemSeq);
+  if (!enc) return null;
+  return webGpuDinBlock({ ...weights, vectors: enc.vectors, slots: enc.slots, itemSeq: enc.itemSeq, context: [fields[0], fields[1]], batch: b, seqLen: len });
 }
 
 type AddLayer = <L extends tf.layers.Layer>(key: string, make: (name: string, seed: number) => L) => L;

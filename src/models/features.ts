@@ -315,6 +315,20 @@ export class ItemEncoder {
     });
   }
 
+  /**
+   * The 'unique' lookup without the gathers, for fused ops that read slots on load: the distinct items' vectors
+   * [U, D] and every target's then history position's slot (host arrays), with the host item_seq. Null with the
+   * 'perPosition' lookup.
+   */
+  encodeSlots(itemId: tf.Tensor1D, itemSeq: tf.Tensor2D): { vectors: tf.Tensor2D; slots: Int32Array; itemSeq: Int32Array } | null {
+    if (this.lookup !== 'unique') return null;
+    const targetIds = this.hostIds(itemId, 'itemId');
+    const historyIds = this.hostIds(itemSeq, 'itemSeq');
+    const { unique, index } = this.uniqueIds([targetIds, historyIds]);
+    const vectors = tf.tidy(() => this.encodeIds(tf.tensor1d(unique, 'int32')) as tf.Tensor2D); // [U, D]
+    return { vectors, slots: index, itemSeq: historyIds };
+  }
+
   /** Distinct ids of the arrays (in first-seen order) and, for every element, its slot among them. */
   private uniqueIds(arrays: Int32Array[]): { unique: Int32Array; index: Int32Array } {
     const total = arrays.reduce((s, a) => s + a.length, 0);
@@ -391,6 +405,18 @@ export class ContextEncoder {
       if (fields.every((f) => f.ids.dtype === 'int32' && f.ids.rank === 1)) return webGpuFeatureConcat(fields, dense);
     }
     return tf.tidy(() => tf.concat([this.flat(inputs), ...dense], -1) as tf.Tensor2D);
+  }
+
+  /** The tables and the host ids of each field (for fused webgpu ops), or null when not built. */
+  hostFields(inputs: ModelInputs): { table: tf.Tensor; ids: Int32Array }[] | null {
+    if (!this.tables.every(({ table }) => table.built)) return null;
+    const out: { table: tf.Tensor; ids: Int32Array }[] = [];
+    for (const { table, input } of this.tables) {
+      const ids = inputs[input];
+      if (ids.dtype !== 'int32' || ids.rank !== 1) return null;
+      out.push({ table: table.tableValue(), ids: ids.dataSync() as Int32Array }); // host values: no GPU read
+    }
+    return out;
   }
 
   /** [b, count · emb]: the fields concatenated. */

@@ -5,7 +5,9 @@
  * - webGpuDinFirstLinear (kernels/webgpu/dinFirstLinear.ts): z = [t, h, t − h, t ⊙ h] · W;
  * - webGpuItemEncode (itemEncoder.ts): [idTable[id] ‖ masked mean of tag rows ‖ vectors[id] · P], zero at padding;
  * - webGpuFeatureConcat (featureConcat.ts): [T_1[ids_1] ‖ T_2[ids_2] ‖ X_1 ‖ X_2];
- * - webGpuNarrowLinear (narrowLinear.ts): x · W + b with a narrow output.
+ * - webGpuNarrowLinear (narrowLinear.ts): x · W + b with a narrow output;
+ * - webGpuDinBlock (dinBlock.ts), through a DIN model in training mode with two attention layers and dropout: logits,
+ *   loss and the gradient of every variable against the layers on cpu with the same op seeds (same dropout masks).
  */
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,6 +18,10 @@ import { webGpuItemEncode } from '../../src/engine/kernels/webgpu/itemEncoder';
 import { webGpuNarrowLinear } from '../../src/engine/kernels/webgpu/narrowLinear';
 import { probeWebGpu, webGpuErrors } from '../../src/engine/webgpu';
 import { countWebGpu } from '../../src/engine/webgpuCounters';
+import { createModel, type CtrModel } from '../../src/models';
+import { DinAttention } from '../../src/models/layers';
+import { seedRandomOps } from '../../src/util/opSeeds';
+import { disposeInputs, inputsOf, makeRows, tinyItemTable, type TinyShape } from '../models/synthetic';
 import { maxRelError, onBackend } from './webgpuHelpers';
 
 const probe = await probeWebGpu();
@@ -178,6 +184,65 @@ describe.skipIf(!probe.adapter)('fused DIN ops on webgpu', () => {
       expect(both.counts.byProgram.mmctrNarrowLinear).toBe(1);
       expect(both.counts.byProgram.mmctrNarrowLinearGrad).toBe(1);
       tf.dispose([...both.result, ...inputs]);
+    });
+  });
+
+  it('DIN block: a DIN training pass (2 attention layers, dropout 0.2) matches the unfused layers on cpu, 12 block dispatches', async () => {
+    // D = 8 + 8 + 16 = 32 (4D = 128: two tiles), attention 80 → 70 (two tiles each), b·L = 24 · 50 = 1,200 (two K splits).
+    const shape: TinyShape = { items: 300, tags: 12, embDim: 8, seqLen: 50 };
+    const args = { embeddingDim: 8, pretrainedDim: 16, attentionUnits: [80, 70], attentionDropout: 0.2, dnnUnits: [16], batchNorm: false, dropout: 0 };
+    const rows = makeRows(24, 'inHistory', 'fused-din', shape);
+    const table = tinyItemTable(shape);
+    const pass = async (model: CtrModel) => {
+      const x = inputsOf(rows);
+      const named = [...model.namedWeights()].filter(([, v]) => v.trainable);
+      let logits: tf.Tensor | undefined;
+      seedRandomOps('fused-din');
+      const { value, grads } = tf.variableGrads(() => {
+        const y = model.call(x, true);
+        logits = tf.keep(y.clone());
+        return tf.losses.sigmoidCrossEntropy(tf.tensor1d(rows.label), y) as tf.Scalar;
+      }, named.map(([, v]) => v));
+      seedRandomOps(null);
+      const out = {
+        logits: (await logits!.data()) as Float32Array,
+        loss: (await value.data())[0],
+        grads: new Map(await Promise.all(named.map(async ([k, v]) => [k, (await grads[v.name].data()) as Float32Array] as const))),
+      };
+      tf.dispose([value, logits!, ...Object.values(grads)]);
+      disposeInputs(x);
+      return out;
+    };
+    await tf.setBackend('cpu');
+    const ref = createModel('din', args, table, { seed: 3 });
+    const weights = new Map([...ref.namedWeights()].map(([k, v]) => [k, v.dataSync().slice() as Float32Array]));
+    // The cpu attention runs its MLP on the valid positions only, which numbers the dropout mask differently; the
+    // full layout here draws the same masks as the fused block.
+    const compact = DinAttention.compactPadding;
+    DinAttention.compactPadding = false;
+    const want = await pass(ref).finally(() => {
+      DinAttention.compactPadding = compact;
+    });
+    ref.dispose();
+    await onBackend('webgpu', async () => {
+      const model = createModel('din', args, table, { seed: 3 });
+      for (const [key, v] of model.namedWeights()) v.assign(tf.tensor(weights.get(key)!, v.shape, v.dtype));
+      const got = await pass(model);
+      expect(maxRelError(got.logits, want.logits)).toBeLessThanOrEqual(TOL);
+      expect(Math.abs(got.loss - want.loss) / Math.abs(want.loss)).toBeLessThanOrEqual(TOL);
+      expect([...got.grads.keys()]).toEqual([...want.grads.keys()]);
+      for (const [k, g] of want.grads) {
+        const floor = 1e-6 * g.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+        expect(maxRelError(got.grads.get(k)!, g, floor), `gradient of ${k}`).toBeLessThanOrEqual(TOL);
+      }
+      const x = inputsOf(rows);
+      const vars = [...model.namedWeights()].filter(([, v]) => v.trainable).map(([, v]) => v);
+      const counted = await countWebGpu(() => tf.variableGrads(() => tf.sum(model.call(x, true)) as tf.Scalar, vars));
+      const block = Object.entries(counted.counts.byProgram).filter(([k]) => k.startsWith('mmctrDinBlock'));
+      expect(block.reduce((n, [, v]) => n + v, 0)).toBe(12);
+      tf.dispose([counted.result.value, ...Object.values(counted.result.grads)]);
+      disposeInputs(x);
+      model.dispose();
     });
   });
 });

@@ -147,6 +147,30 @@ export class DinAttention extends tf.layers.Layer {
     this.built = true;
   }
 
+  /**
+   * The weights of the fused webgpu block (kernels/webgpu/dinBlock.ts) when this layer is what it computes — two
+   * ReLU hidden layers, no batch norm, no softmax, built — with the two dropout seeds drawn as the unfused units
+   * would draw them; null otherwise.
+   */
+  fusedBlockWeights(): { w1: tf.Tensor; b1: tf.Tensor; w2: tf.Tensor; b2: tf.Tensor; w3: tf.Tensor; b3: tf.Tensor; dropout: [{ rate: number; seed: number }, { rate: number; seed: number }] } | null {
+    if (!this.built || this.hidden.length !== 2 || this.activation !== 'relu' || this.batchNorm || this.useSoftmax) return null;
+    const [u1, u2] = this.hidden;
+    const seed1 = u1.dropoutSeed() ?? 0;
+    const seed2 = u2.dropoutSeed() ?? 0;
+    return {
+      w1: u1.kernel.read(),
+      b1: u1.bias.read(),
+      w2: u2.kernel.read(),
+      b2: u2.bias.read(),
+      w3: this.outKernel.read(),
+      b3: this.outBias.read(),
+      dropout: [
+        { rate: this.dropoutRate, seed: seed1 },
+        { rate: this.dropoutRate, seed: seed2 },
+      ],
+    };
+  }
+
   /** The first Linear over [t, h, t − h, t ⊙ h] without materialising it. */
   private firstLinear(target: tf.Tensor2D, history: tf.Tensor3D, kernel: tf.Tensor2D, bias: tf.Tensor): tf.Tensor2D {
     const [batch, seqLen, dim] = history.shape;

@@ -145,6 +145,14 @@ export class DenseUnit {
     return dropoutIf(h, this.spec.dropoutRate, training) as tf.Tensor2D;
   }
 
+  /**
+   * The seed of this unit's dropout as `dropoutIf` draws it (same op-seed stream, same mask as the cpu path), for
+   * fused webgpu ops; undefined without dropout (nothing drawn).
+   */
+  dropoutSeed(): number | undefined {
+    return this.spec.dropoutRate > 0 ? (nextOpSeed() ?? Math.floor(Math.random() * 0x7fffffff)) : undefined;
+  }
+
   /** webgpu training step: [bias →] [BN →] relu/linear → [dropout] as one fused op (kernels/webgpu/densePost.ts). */
   private fusesOnWebGpu(training: boolean): boolean {
     const act = this.spec.activation;
@@ -153,8 +161,7 @@ export class DenseUnit {
 
   private webGpuPost(z: tf.Tensor2D, withBias: boolean): tf.Tensor2D {
     const rate = this.spec.dropoutRate;
-    // The seed as `dropoutIf` draws it (same op-seed stream, same mask as the cpu path).
-    const seed = rate > 0 ? (nextOpSeed() ?? Math.floor(Math.random() * 0x7fffffff)) : undefined;
+    const seed = this.dropoutSeed();
     const bn = this.bnStats && this.bnAffine;
     return webGpuDensePost(z, {
       bias: withBias ? this.bias.read() : undefined,
