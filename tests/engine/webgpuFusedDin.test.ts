@@ -6,6 +6,8 @@
  * - webGpuItemEncode (itemEncoder.ts): [idTable[id] ‖ masked mean of tag rows ‖ vectors[id] · P], zero at padding;
  * - webGpuFeatureConcat (featureConcat.ts): [T_1[ids_1] ‖ T_2[ids_2] ‖ X_1 ‖ X_2];
  * - webGpuNarrowLinear (narrowLinear.ts): x · W + b with a narrow output;
+ * - webGpuMlp (mlp.ts), through an MlpBlock in training mode (BN, ReLU, dropout 0.2, two outputs): outputs, the
+ *   gradients of the input and every weight, and the running statistics after the step, against the layers on cpu;
  * - webGpuDinBlock (dinBlock.ts), through a DIN model in training mode with two attention layers and dropout: logits,
  *   loss and the gradient of every variable against the layers on cpu with the same op seeds (same dropout masks).
  */
@@ -19,7 +21,7 @@ import { webGpuNarrowLinear } from '../../src/engine/kernels/webgpu/narrowLinear
 import { probeWebGpu, webGpuErrors } from '../../src/engine/webgpu';
 import { countWebGpu } from '../../src/engine/webgpuCounters';
 import { createModel, type CtrModel } from '../../src/models';
-import { DinAttention } from '../../src/models/layers';
+import { DinAttention, MlpBlock } from '../../src/models/layers';
 import { seedRandomOps } from '../../src/util/opSeeds';
 import { disposeInputs, inputsOf, makeRows, tinyItemTable, type TinyShape } from '../models/synthetic';
 import { maxRelError, onBackend } from './webgpuHelpers';
@@ -243,6 +245,67 @@ describe.skipIf(!probe.adapter)('fused DIN ops on webgpu', () => {
       tf.dispose([counted.result.value, ...Object.values(counted.result.grads)]);
       disposeInputs(x);
       model.dispose();
+    });
+  });
+
+  it('MLP: BN → ReLU → dropout ×2 → Linear(2) in training matches the layers on cpu, running stats too; 5 + 4 dispatches', async () => {
+    const rows = 300;
+    const k = 90;
+    const args = { hiddenUnits: [70, 40], batchNorm: true, dropoutRate: 0.2, outputDim: 2, seed: 11 };
+    const xData = values(rows * k, 5);
+    const run = async () => {
+      const block = new MlpBlock({ ...args, name: 'mlp' });
+      const x = tf.tensor2d(xData, [rows, k]);
+      block.apply(x, { training: false }); // build
+      const trainable = block.trainableWeights.map((w) => w.read() as tf.Variable);
+      seedRandomOps('fused-mlp');
+      let y: tf.Tensor | undefined;
+      const g = tf.grads((xv: tf.Tensor, ...ws: tf.Tensor[]) => {
+        void ws;
+        const out = block.apply(xv, { training: true }) as tf.Tensor;
+        y = tf.keep(out.clone());
+        return tf.sum(tf.mul(out, tf.tensor(values(out.size, 9), out.shape)));
+      })([x, ...trainable]);
+      seedRandomOps(null);
+      const read = async (t: tf.Tensor) => (await t.data()) as Float32Array;
+      const out = {
+        names: ['input', ...block.trainableWeights.map((w) => w.originalName)],
+        y: await read(y!),
+        grads: await Promise.all(g.map(read)),
+        state: await Promise.all(block.getWeights().filter((_, i) => !block.weights[i].trainable).map(read)),
+      };
+      tf.dispose([x, y!, ...g]);
+      block.dispose();
+      return out;
+    };
+    const want = await onBackend('cpu', run);
+    const got = await onBackend('webgpu', run);
+    expect(maxRelError(got.y, want.y)).toBeLessThanOrEqual(TOL);
+    expect(got.grads.length).toBe(want.grads.length);
+    // The bias before a batch norm has a zero gradient (it cancels in z − μ): cpu's is rounding noise around 0, the
+    // fused op's exactly 0. Every other gradient: relative error ≤ 1e-4.
+    const largest = Math.max(...want.grads.map((g) => g.reduce((m, v) => Math.max(m, Math.abs(v)), 0)));
+    got.grads.forEach((g, i) => {
+      const name = want.names[i];
+      if (/dense_\d+\/bias/.test(name)) {
+        expect(Array.from(g).every((v) => v === 0), `${name} is exactly zero`).toBe(true);
+        expect(maxRelError(want.grads[i], new Float32Array(g.length)), `${name} on cpu is noise`).toBeLessThanOrEqual(1e-5 * largest);
+        return;
+      }
+      const floor = 1e-6 * want.grads[i].reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+      expect(maxRelError(g, want.grads[i], floor), `gradient of ${name}`).toBeLessThanOrEqual(TOL);
+    });
+    expect(got.state.length).toBe(4); // running mean and variance of both layers
+    got.state.forEach((s, i) => expect(maxRelError(s, want.state[i]), `running stat ${i}`).toBeLessThanOrEqual(TOL));
+    await onBackend('webgpu', async () => {
+      const block = new MlpBlock({ ...args, name: 'mlp2' });
+      const x = tf.tensor2d(xData, [rows, k]);
+      block.apply(x, { training: false });
+      const counted = await countWebGpu(() => tf.grads((xv: tf.Tensor) => tf.sum(block.apply(xv, { training: true }) as tf.Tensor))([x]));
+      const mlp = Object.entries(counted.counts.byProgram).filter(([p]) => p.startsWith('mmctrMlp'));
+      expect(mlp.reduce((n, [, v]) => n + v, 0)).toBe(5 + 4);
+      tf.dispose([x, ...counted.result]);
+      block.dispose();
     });
   });
 });

@@ -25,6 +25,7 @@ import {
 } from './common';
 import { diceActivate } from './dice';
 import { webGpuDensePost } from '../../engine/kernels/webgpu/densePost';
+import { MLP_MAX_OUT, type MlpHiddenLayer, webGpuMlp } from '../../engine/kernels/webgpu/mlp';
 import { NARROW_LINEAR_MAX_OUT, webGpuNarrowLinear } from '../../engine/kernels/webgpu/narrowLinear';
 import { nextOpSeed } from '../../util/opSeeds';
 
@@ -151,6 +152,23 @@ export class DenseUnit {
    */
   dropoutSeed(): number | undefined {
     return this.spec.dropoutRate > 0 ? (nextOpSeed() ?? Math.floor(Math.random() * 0x7fffffff)) : undefined;
+  }
+
+  /**
+   * This unit as a hidden layer of the fused webgpu network (kernels/webgpu/mlp.ts: Linear → BN → ReLU → dropout),
+   * with its dropout seed drawn as `post` would draw it; null when it is not that (no BN, another activation).
+   */
+  fusedMlpLayer(): MlpHiddenLayer | null {
+    if (!this.bnStats || !this.bnAffine || this.spec.activation !== 'relu') return null;
+    return {
+      kernel: this.kernel.read(),
+      bias: this.bias.read(),
+      gamma: this.bnAffine.gamma.read(),
+      beta: this.bnAffine.beta.read(),
+      runningMean: this.bnStats.mean.read() as tf.Variable,
+      runningVar: this.bnStats.variance.read() as tf.Variable,
+      dropout: { rate: this.spec.dropoutRate, seed: this.dropoutSeed() ?? 0 },
+    };
   }
 
   /** webgpu training step: [bias →] [BN →] relu/linear → [dropout] as one fused op (kernels/webgpu/densePost.ts). */
@@ -287,6 +305,8 @@ export class MlpBlock extends tf.layers.Layer {
       const x = Array.isArray(inputs) ? inputs[0] : inputs; // [..., inputDim]
       const training = isTraining(kwargs);
       let h = tf.reshape(x, [-1, x.shape[x.shape.length - 1]]) as tf.Tensor2D; // [rows, inputDim]
+      const fused = training ? this.fusedOnWebGpu(h) : null;
+      if (fused) return tf.reshape(fused, [...x.shape.slice(0, -1), fused.shape[1]]);
       for (const unit of this.units) h = unit.apply(h, training);
       if (this.outKernel && this.outBias) {
         const kernel = this.outKernel.read() as tf.Tensor2D;
@@ -300,6 +320,20 @@ export class MlpBlock extends tf.layers.Layer {
       }
       return tf.reshape(h, [...x.shape.slice(0, -1), h.shape[1]]); // [..., outDim]
     });
+  }
+
+  /**
+   * webgpu training step: the whole network as one fused op (kernels/webgpu/mlp.ts) when every hidden unit is
+   * Linear → BN → ReLU → dropout and a narrow linear output follows; null otherwise. The units' dropout seeds are
+   * drawn in their order, as the unfused units draw them.
+   */
+  private fusedOnWebGpu(x: tf.Tensor2D): tf.Tensor2D | null {
+    if (tf.getBackend() !== 'webgpu' || this.units.length === 0 || !this.outKernel || !this.outBias) return null;
+    if (this.outputActivation !== 'linear' || (this.outputDim ?? 0) > MLP_MAX_OUT) return null;
+    if (!this.units.every((u) => u.spec.batchNorm && u.spec.activation === 'relu')) return null;
+    if ((this.outputDim ?? 0) > this.units[this.units.length - 1].spec.units) return null;
+    const hidden = this.units.map((u) => u.fusedMlpLayer()!);
+    return webGpuMlp({ x, hidden, outKernel: this.outKernel.read(), outBias: this.outBias.read(), epsilon: BN_EPSILON, momentum: BN_MOMENTUM });
   }
 
   override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {

@@ -11,7 +11,8 @@
  * `split`); the caller adds the slices in a later dispatch in a fixed order (deterministic, no atomics).
  *
  * Names the expressions must not use for bindings or helpers (the template's locals): e, m, n, k, kk, i, j, v, r, c,
- * li, tx, ty, av, bv, row0, col0, kBegin, kEnd, split, gwi, gti, tilesM, tilesN, As, Bs0..2, a0..2, acc0..2.
+ * li, tx, ty, av, bv, row0, col0, kBegin, kEnd, split, gwi, gti, tilesM, tilesN, tiles0, As, Bs0..2, a0..2, acc0..2,
+ * gemmTiles, gemmTiles0, gemmTiles1.
  *
  * Workgroup linear index = split · tilesM · tilesN + tileM · tilesN + tileN (`gemmWorkgroups` gives the grid).
  */
@@ -47,10 +48,21 @@ export const GEMM_UNIFORMS: RawProgram['uniforms'] = [
   { name: 'chunk', type: 'i32' },
 ];
 
-export function gemmProgram(spec: GemmSpec): RawProgram {
+/** Uniform names of one product in a program (a pair uses two sets). */
+interface GemmNames {
+  gm: string;
+  gn: string;
+  gk: string;
+  splits: string;
+  chunk: string;
+}
+
+const NAMES: GemmNames = { gm: 'gm', gn: 'gn', gk: 'gk', splits: 'splits', chunk: 'chunk' };
+
+/** WGSL of `fn <name>(gwi : i32, li : i32)`: the tile loop of one product (workgroup index gwi within it). */
+function tileFunction(name: string, spec: Pick<GemmSpec, 'loadA' | 'loadB' | 'store'>, n: GemmNames): string {
   const nb = spec.loadB.length;
-  if (nb < 1 || nb > 3) throw new Error(`gemmProgram ${spec.key}: 1 to 3 B operands, got ${nb}`);
-  const shared = spec.loadB.map((_, s) => `var<workgroup> Bs${s} : array<f32, ${TK * GEMM_TILE}>;`).join('\n');
+  if (nb < 1 || nb > 3) throw new Error(`gemm ${name}: 1 to 3 B operands, got ${nb}`);
   const accDecl = spec.loadB.map((_, s) => `var a${s} : array<f32, 16>;`).join(' ');
   const loadBs = spec.loadB
     .map(
@@ -62,7 +74,7 @@ export function gemmProgram(spec: GemmSpec): RawProgram {
       let k = k0 + kk;
       let c = col0 + n;
       var v = 0.0;
-      if (k < kEnd && c < u.gn) { v = ${expr}; }
+      if (k < kEnd && c < u.${n.gn}) { v = ${expr}; }
       Bs${s}[kk * ${GEMM_TILE} + n] = v;
     }`,
     )
@@ -77,30 +89,19 @@ export function gemmProgram(spec: GemmSpec): RawProgram {
     )
     .join('');
   const accs = spec.loadB.map((_, s) => `let acc${s} = a${s}[i * 4 + j];`).join(' ');
-  return {
-    key: spec.key,
-    bindings: spec.bindings,
-    uniforms: [...GEMM_UNIFORMS, ...spec.uniforms],
-    body: `
-${spec.helpers ?? ''}
-var<workgroup> As : array<f32, ${GEMM_TILE * TK}>;
-${shared}
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid : vec3<u32>, @builtin(num_workgroups) nwg : vec3<u32>,
-        @builtin(local_invocation_index) lid : u32) {
-  let tilesM = (u.gm + ${GEMM_TILE - 1}) / ${GEMM_TILE};
-  let tilesN = (u.gn + ${GEMM_TILE - 1}) / ${GEMM_TILE};
-  let gwi = i32(wid.x + wid.y * nwg.x);
+  return `
+fn ${name}(gwi : i32, li : i32) {
+  let tilesM = (u.${n.gm} + ${GEMM_TILE - 1}) / ${GEMM_TILE};
+  let tilesN = (u.${n.gn} + ${GEMM_TILE - 1}) / ${GEMM_TILE};
   let split = gwi / (tilesM * tilesN);
-  if (split >= u.splits) { return; }
+  if (split >= u.${n.splits}) { return; }
   let gti = gwi - split * tilesM * tilesN;
   let row0 = (gti / tilesN) * ${GEMM_TILE};
   let col0 = (gti - (gti / tilesN) * tilesN) * ${GEMM_TILE};
-  let li = i32(lid);
   let tx = li % 16;
   let ty = li / 16;
-  let kBegin = split * u.chunk;
-  let kEnd = min(u.gk, kBegin + u.chunk);
+  let kBegin = split * u.${n.chunk};
+  let kEnd = min(u.${n.gk}, kBegin + u.${n.chunk});
   ${accDecl}
   for (var k0 = kBegin; k0 < kEnd; k0 = k0 + ${TK}) {
     for (var i = 0; i < 4; i = i + 1) {
@@ -110,7 +111,7 @@ fn main(@builtin(workgroup_id) wid : vec3<u32>, @builtin(num_workgroups) nwg : v
       let r = row0 + m;
       let k = k0 + kk;
       var v = 0.0;
-      if (r < u.gm && k < kEnd) { v = ${spec.loadA}; }
+      if (r < u.${n.gm} && k < kEnd) { v = ${spec.loadA}; }
       As[m * ${TK} + kk] = v;
     }${loadBs}
     workgroupBarrier();
@@ -124,14 +125,75 @@ fn main(@builtin(workgroup_id) wid : vec3<u32>, @builtin(num_workgroups) nwg : v
     for (var j = 0; j < 4; j = j + 1) {
       let r = row0 + ty * 4 + i;
       let c = col0 + tx * 4 + j;
-      if (r < u.gm && c < u.gn) {
+      if (r < u.${n.gm} && c < u.${n.gn}) {
         ${accs}
         ${spec.store}
       }
     }
   }
+}`;
+}
+
+function sharedMemory(operands: number): string {
+  const b = Array.from({ length: operands }, (_, s) => `var<workgroup> Bs${s} : array<f32, ${TK * GEMM_TILE}>;`).join('\n');
+  return `var<workgroup> As : array<f32, ${GEMM_TILE * TK}>;\n${b}`;
+}
+
+const MAIN_HEAD = `
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid : vec3<u32>, @builtin(num_workgroups) nwg : vec3<u32>,
+        @builtin(local_invocation_index) lid : u32) {
+  let gwi = i32(wid.x + wid.y * nwg.x);`;
+
+export function gemmProgram(spec: GemmSpec): RawProgram {
+  return {
+    key: spec.key,
+    bindings: spec.bindings,
+    uniforms: [...GEMM_UNIFORMS, ...spec.uniforms],
+    body: `
+${spec.helpers ?? ''}
+${sharedMemory(spec.loadB.length)}
+${tileFunction('gemmTiles', spec, NAMES)}
+${MAIN_HEAD}
+  gemmTiles(gwi, i32(lid));
 }`,
   };
+}
+
+/** One product of a pair: its operands and store (one B operand each); see `gemmPairProgram`. */
+export type GemmPart = Pick<GemmSpec, 'loadA' | 'loadB' | 'store'>;
+
+/** The uniforms of a pair: M, N, K, splits, chunk of the first product, then of the second (suffixes 0 and 1). */
+export const GEMM_PAIR_UNIFORMS: RawProgram['uniforms'] = [0, 1].flatMap((i) => GEMM_UNIFORMS.map((f) => ({ name: `${f.name}${i}`, type: f.type })));
+
+/**
+ * Two independent products in one dispatch (e.g. dX = dZ·Wᵀ and dW = Xᵀ·dZ of a layer): the first
+ * `tiles0` = ⌈M0/64⌉·⌈N0/64⌉·splits0 workgroups run the first, the rest the second. In the store and load
+ * expressions of part i, the template's M, N are `u.gm<i>`, `u.gn<i>`.
+ */
+export function gemmPairProgram(spec: Omit<GemmSpec, 'loadA' | 'loadB' | 'store'> & { parts: [GemmPart, GemmPart] }): RawProgram {
+  const names = (i: number): GemmNames => ({ gm: `gm${i}`, gn: `gn${i}`, gk: `gk${i}`, splits: `splits${i}`, chunk: `chunk${i}` });
+  const operands = Math.max(spec.parts[0].loadB.length, spec.parts[1].loadB.length);
+  return {
+    key: spec.key,
+    bindings: spec.bindings,
+    uniforms: [...GEMM_PAIR_UNIFORMS, ...spec.uniforms],
+    body: `
+${spec.helpers ?? ''}
+${sharedMemory(operands)}
+${tileFunction('gemmTiles0', spec.parts[0], names(0))}
+${tileFunction('gemmTiles1', spec.parts[1], names(1))}
+${MAIN_HEAD}
+  let tiles0 = ((u.gm0 + ${GEMM_TILE - 1}) / ${GEMM_TILE}) * ((u.gn0 + ${GEMM_TILE - 1}) / ${GEMM_TILE}) * u.splits0;
+  if (gwi < tiles0) { gemmTiles0(gwi, i32(lid)); } else { gemmTiles1(gwi - tiles0, i32(lid)); }
+}`,
+  };
+}
+
+/** Workgroups of a pair of products (each with its splits). */
+export function gemmPairWorkgroups(m0: number, n0: number, m1: number, n1: number, splits0 = 1, splits1 = 1): [number, number, number] {
+  const t = (m: number, n: number, s: number) => Math.ceil(m / GEMM_TILE) * Math.ceil(n / GEMM_TILE) * s;
+  return workgroupGrid(t(m0, n0, splits0) + t(m1, n1, splits1));
 }
 
 /** Uniform values of the template (M, N, K, splits, chunk) for `splits` slices of K. */
