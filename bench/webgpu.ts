@@ -137,6 +137,7 @@ function plus(a: WebGpuCounts, b: WebGpuCounts): WebGpuCounts {
     submits: a.submits + b.submits,
     buffersCreated: a.buffersCreated + b.buffersCreated,
     writeBuffers: a.writeBuffers + b.writeBuffers,
+    copies: a.copies + b.copies,
     byKernel: add(a.byKernel, b.byKernel),
     byProgram: add(a.byProgram, b.byProgram),
     sequence: [...a.sequence, ...b.sequence],

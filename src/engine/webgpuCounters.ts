@@ -9,7 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { MmctrError } from '../errors';
-import { rawDispatchObservers } from './kernels/webgpu/raw';
+import { rawCopyObservers, rawDispatchObservers } from './kernels/webgpu/raw';
 
 export interface WebGpuCounts {
   /** `dispatchWorkgroups` calls (one per tfjs program run). */
@@ -24,6 +24,8 @@ export interface WebGpuCounts {
   byKernel: Record<string, number>;
   /** Dispatches by WGSL program class (`MatMulPackedProgram`, `BinaryOpProgram`, …; the project's raw programs by key). */
   byProgram: Record<string, number>;
+  /** Buffer-to-buffer copies recorded by the project's ops (raw.ts `copyRange`: no pipeline, no bind group). */
+  copies: number;
   /** Every dispatch in order, as `kernel/program` (what a fusion would merge, read in sequence). */
   sequence: string[];
 }
@@ -40,7 +42,7 @@ interface EngineInternals {
 }
 
 function emptyCounts(): WebGpuCounts {
-  return { dispatches: 0, submits: 0, buffersCreated: 0, writeBuffers: 0, byKernel: {}, byProgram: {}, sequence: [] };
+  return { dispatches: 0, submits: 0, buffersCreated: 0, writeBuffers: 0, copies: 0, byKernel: {}, byProgram: {}, sequence: [] };
 }
 
 /** Replaces `obj[key]` by a wrapper for the duration of a count; returns the undo. */
@@ -105,6 +107,11 @@ export async function countWebGpu<T>(f: () => T | Promise<T>): Promise<{ result:
   };
   rawDispatchObservers.add(onRaw);
   undo.push(() => rawDispatchObservers.delete(onRaw));
+  const onCopy = () => {
+    counts.copies++;
+  };
+  rawCopyObservers.add(onCopy);
+  undo.push(() => rawCopyObservers.delete(onCopy));
   try {
     const result = await f();
     return { result, counts };
@@ -122,6 +129,7 @@ export function perStep(c: WebGpuCounts, n: number): WebGpuCounts {
     submits: r(c.submits),
     buffersCreated: r(c.buffersCreated),
     writeBuffers: r(c.writeBuffers),
+    copies: r(c.copies),
     byKernel: map(c.byKernel),
     byProgram: map(c.byProgram),
     sequence: c.sequence,

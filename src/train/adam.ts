@@ -30,7 +30,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { TensorMap } from './checkpoint';
 import { CheckpointError } from './checkpoint';
 import { nativeAdamOps } from '../engine/native';
-import { webGpuAdamUpdate, webGpuGlobalNorm } from '../engine/kernels/webgpu/adam';
+import { WebGpuAdamArena } from '../engine/kernels/webgpu/adam';
 import { MmctrError } from '../errors';
 
 /** Elements per partial sum of the global norm (= kSumBlock in native/src/mmctr_native.cc). */
@@ -65,6 +65,8 @@ export class Adam {
   readonly mode: AdamMode;
   private readonly m: (Float32Array | tf.Variable)[];
   private readonly v: (Float32Array | tf.Variable)[];
+  /** webgpu: the flat arenas the update runs on (m, v above are then the checkpoint copies, synced on demand). */
+  private arena: WebGpuAdamArena | null = null;
 
   /** `names[i]` names `vars[i]` in checkpoints. */
   constructor(
@@ -167,15 +169,18 @@ export class Adam {
    * updated in place; src/engine/kernels/webgpu/adam.ts) instead of ~15 tfjs kernels per variable.
    */
   private async applyWebGpu(grads: tf.Tensor[], o: AdamStepOptions): Promise<number> {
-    const norm = await webGpuGlobalNorm(grads, this.vars, o.l2);
+    if (!this.arena) {
+      this.arena = new WebGpuAdamArena(this.vars);
+      this.arena.loadMoments(this.m as tf.Variable[], this.v as tf.Variable[]);
+    }
+    const norm = await this.arena.globalNorm(grads, o.l2);
     o.check?.(norm);
     const scale = Math.min(1, o.maxGradNorm / (norm + 1e-6));
     this.step += 1;
     const { beta1, beta2, epsilon } = this.args;
     const stepSize = o.learningRate / (1 - beta1 ** this.step);
     const sqrtBc2 = Math.sqrt(1 - beta2 ** this.step);
-    const [m, v] = [this.m as tf.Variable[], this.v as tf.Variable[]];
-    webGpuAdamUpdate(this.vars, grads, m, v, o.l2, { scale, beta1, beta2, epsilon, stepSize, sqrtBc2 });
+    this.arena.update(o.l2, { scale, beta1, beta2, epsilon, stepSize, sqrtBc2 });
     return norm;
   }
 
@@ -219,6 +224,7 @@ export class Adam {
 
   /** The moments as `m/<name>`, `v/<name>` (copies). */
   async state(): Promise<TensorMap> {
+    if (this.arena) this.arena.storeMoments(this.m as tf.Variable[], this.v as tf.Variable[]);
     const out: TensorMap = new Map();
     for (const [prefix, list] of [['m/', this.m], ['v/', this.v]] as const) {
       for (let i = 0; i < list.length; i++) {
@@ -247,9 +253,12 @@ export class Adam {
       }
     }
     this.step = step;
+    if (this.arena) this.arena.loadMoments(this.m as tf.Variable[], this.v as tf.Variable[]);
   }
 
   dispose(): void {
+    this.arena?.dispose();
+    this.arena = null;
     tf.dispose([...this.m, ...this.v].filter((x): x is tf.Variable => !(x instanceof Float32Array)));
   }
 }

@@ -52,7 +52,7 @@ interface BackendInternals {
   };
   tensorMap: { get(dataId: object): { resource: unknown; values: unknown; refCount: number; dtype: string } | undefined };
   commandQueueOwnedIds: WeakSet<object>;
-  commandEncoder: { beginComputePass(d: Record<string, unknown>): ComputePass } | null;
+  commandEncoder: CommandEncoder | null;
   computePassEncoder: ComputePass | null;
   dispatchCountInPass: number;
   ensureCommandEncoderReady(): void;
@@ -61,6 +61,10 @@ interface BackendInternals {
   uploadToGPU(dataId: object): void;
   makeUniforms(u: { type: string; data: number[] }[]): unknown;
   makeTensorInfo(shape: number[], dtype: DataType, values?: unknown): TensorInfo;
+}
+interface CommandEncoder {
+  beginComputePass(d: Record<string, unknown>): ComputePass;
+  copyBufferToBuffer(src: unknown, srcOffset: number, dst: unknown, dstOffset: number, size: number): void;
 }
 interface ComputePass {
   setPipeline(p: unknown): void;
@@ -71,6 +75,8 @@ interface ComputePass {
 
 /** Observers of raw dispatches (webgpuCounters.ts counts them with tfjs's own). */
 export const rawDispatchObservers = new Set<(programKey: string) => void>();
+/** Observers of buffer-to-buffer copies recorded by `copyRange` (webgpuCounters.ts counts them). */
+export const rawCopyObservers = new Set<() => void>();
 
 const pipelines = new WeakMap<object, Map<string, { getBindGroupLayout(i: number): unknown }>>();
 
@@ -178,6 +184,28 @@ export function runRaw(
     b.endComputePassEncoder();
     b.submitQueue();
   }
+}
+
+/**
+ * Records a copy of `bytes` bytes from `src` (at byte `srcOffset`) to `dst` (at `dstOffset`) into tfjs's command
+ * encoder, in order with the dispatches around it (the open compute pass is ended; the next dispatch opens one).
+ * A copy command has no pipeline, bind group or uniforms: much less host work than a dispatch. Offsets and size
+ * must be multiples of 4. `dst`'s host copy is dropped.
+ */
+export function copyRange(src: TensorInfo, srcOffset: number, dst: TensorInfo, dstOffset: number, bytes: number): void {
+  if (bytes === 0) return;
+  if (srcOffset % 4 || dstOffset % 4 || bytes % 4) throw new MmctrError(`copyRange: offsets and size must be multiples of 4 (${srcOffset}, ${dstOffset}, ${bytes})`);
+  const b = backendInternals();
+  b.uploadToGPU(src.dataId);
+  b.uploadToGPU(dst.dataId);
+  b.ensureCommandEncoderReady();
+  b.endComputePassEncoder();
+  b.commandEncoder!.copyBufferToBuffer(b.tensorMap.get(src.dataId)!.resource, srcOffset, b.tensorMap.get(dst.dataId)!.resource, dstOffset, bytes);
+  b.commandQueueOwnedIds.add(src.dataId);
+  b.commandQueueOwnedIds.add(dst.dataId);
+  const d = b.tensorMap.get(dst.dataId);
+  if (d) d.values = null;
+  for (const o of rawCopyObservers) o();
 }
 
 /** The tensor's buffer is shared with another tensor (an in-place write would change both). */
