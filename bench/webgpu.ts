@@ -11,10 +11,11 @@
  * On lavapipe a dinBaseline step takes ~30 s at batch 64 and ~60 s at 256 (8192 would take tens of minutes), so
  * the baseline is counted at 64 and `--baseline-batch` (default 256); the two counts are equal.
  *
- * The step runs the project's fused webgpu kernels (src/engine/kernels/webgpu: Adam, layer tails with batch norm,
- * DIN attention, embedding lookups and pooling, the Concat gradient, host uploads into pooled buffers); the column
- * `before` is the count of the same step with tfjs's kernels only (the committed run of 5f6172a). One more count
- * shows dinBaseline with the fused loss (kernels/webgpu/bceLoss.ts), which src/train/step.ts does not use yet.
+ * The step runs the project's fused webgpu ops (src/engine/kernels/webgpu: the item encoder, DIN's attention block
+ * from item slots to the output network's input (dinBlock.ts), output networks with batch norm (mlp.ts), the loss,
+ * Adam over flat arenas, plus the layer tails, lookups and gradients the other models use); the column `before` is
+ * the count of the same step with tfjs's kernels only (the committed run of 5f6172a). `copies` counts the encoder
+ * buffer copies of the project's ops (Adam's arenas), which have no pipeline, bind group or uniforms.
  *
  *   npm run bench:webgpu                                  all models at small shapes + dinBaseline
  *   node --import tsx bench/webgpu.ts --only din,dcn      some models
@@ -27,8 +28,7 @@ import { selectBackend } from '../src/engine/backend';
 import { webGpuErrors } from '../src/engine/webgpu';
 import { countWebGpu, type WebGpuCounts } from '../src/engine/webgpuCounters';
 import { MODEL_NAMES, createModel, describeModels, presetArgs, type CtrModel, type ItemTable, type ModelName } from '../src/models';
-import { webGpuSigmoidCrossEntropy } from '../src/engine/kernels/webgpu/bceLoss';
-import { Adam, batchInputs, batchLabels, lossAndGradients, type StepGradients } from '../src/train';
+import { Adam, lossAndGradients } from '../src/train';
 import { argValue, hasFlag, loadAverage, mulberry32, onlyList } from './lib/benchUtil';
 import { writeResults, type Row } from './lib/results';
 
@@ -91,14 +91,8 @@ const BEFORE: Record<string, number> = {
   dinBaseline: 746,
 };
 
-/** `lossAndGradients` with the fused BCE (one dispatch each way) in place of tf.losses.sigmoidCrossEntropy. */
-function fusedLossAndGradients(model: CtrModel, batch: Batch, vars: tf.Variable[]): StepGradients {
-  const { value, grads } = tf.variableGrads(() => webGpuSigmoidCrossEntropy(batchLabels(batch), model.call(batchInputs(batch), true)), vars);
-  return { loss: value, grads: vars.map((v) => grads[v.name]) };
-}
-
 /** One training step as the trainer runs it; resolves after the loss is read back (as the trainer does). */
-function stepper(model: CtrModel, fusedLoss = false): {
+function stepper(model: CtrModel): {
   step: (batch: Batch) => Promise<number>;
   /** The same step counted in two phases: forward + backward, then Adam + the loss read-back. */
   countedStep: (batch: Batch) => Promise<{ grads: WebGpuCounts; adam: WebGpuCounts }>;
@@ -113,7 +107,7 @@ function stepper(model: CtrModel, fusedLoss = false): {
     tf.dispose([loss, ...grads]);
     return value;
   };
-  const grads = (batch: Batch) => (fusedLoss ? fusedLossAndGradients(model, batch, vars) : lossAndGradients(model, batch, vars));
+  const grads = (batch: Batch) => lossAndGradients(model, batch, vars);
   return {
     step: (batch) => finish(grads(batch)),
     async countedStep(batch) {
@@ -155,8 +149,8 @@ interface Measured {
 }
 
 /** Warm-up step (pipeline compilation), one counted step, then `timedSteps` timed steps. */
-async function measure(model: CtrModel, batch: Batch, timedSteps: number, fusedLoss = false): Promise<Measured> {
-  const s = stepper(model, fusedLoss);
+async function measure(model: CtrModel, batch: Batch, timedSteps: number): Promise<Measured> {
+  const s = stepper(model);
   try {
     await s.step(batch);
     const { grads, adam } = await s.countedStep(batch);
@@ -201,6 +195,7 @@ for (const name of models) {
     submits: m.counts.submits,
     buffersCreated: m.counts.buffersCreated,
     writeBuffers: m.counts.writeBuffers,
+    copies: m.counts.copies,
     'ms/step': Math.round(m.stepSeconds! * 1000),
     'samples/s': Math.round(settings.batch / m.stepSeconds!),
   };
@@ -211,7 +206,7 @@ for (const name of models) {
 const notes: string[] = [
   `Adapter: ${info.device}. Load average ${loadAverage()}.`,
   `Per model: its small preset (\`${settings.items}\` items, 128-d pretrained vectors, batch ${settings.batch}, history ${settings.seqLen}); one warm-up step, one counted step, ${settings.steps} timed steps. A step = forward + backward (\`lossAndGradients\`) + Adam (\`tensor\` mode, global-norm clipping: one read-back) + reading the loss, as the trainer runs it.`,
-  'dispatches = `dispatchWorkgroups` calls (tfjs programs and the project\'s raw WGSL programs), before = the same with tfjs\'s kernels only (commit 5f6172a), submits = `queue.submit` calls by tfjs (WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE = 15 dispatches per submit, plus one per read-back), buffersCreated = new GPU buffers (pooled buffers are reused; host data is written into pooled buffers), writeBuffers = `queue.writeBuffer` calls (one uniform block per dispatch, plus the batch\'s host data).',
+  'dispatches = `dispatchWorkgroups` calls (tfjs programs and the project\'s raw WGSL programs), copies = `copyBufferToBuffer` commands of the project\'s ops, before = the same with tfjs\'s kernels only (commit 5f6172a), submits = `queue.submit` calls by tfjs (WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE = 15 dispatches per submit, plus one per read-back), buffersCreated = new GPU buffers (pooled buffers are reused; host data is written into pooled buffers), writeBuffers = `queue.writeBuffer` calls (one uniform block per dispatch, plus the batch\'s host data).',
   adapter?.software
     ? 'Samples/s are lavapipe figures (Mesa software Vulkan on this CPU): they measure a CPU emulating a GPU, not a GPU. Dispatch and submit counts are device-independent.'
     : 'Samples/s measured on a hardware adapter.',
@@ -232,25 +227,6 @@ if (!hasFlag('--no-baseline')) {
     process.stderr.write(`dinBaseline batch ${b}: ${m.counts.dispatches} dispatches, ${m.counts.submits} submits (${((performance.now() - t0) / 1000).toFixed(1)} s for 2 steps)\n`);
   }
   const [lo, hi] = counted;
-  // The same at batch 64 with the fused loss (not yet used by the trainer's step).
-  const lossModel = createModel('din', 'dinBaseline', baseTable, { seed: 1 });
-  const fl = await measure(lossModel, syntheticBatch(64, settings.baselineSeqLen, settings.baselineItems, 4), 0, true);
-  lossModel.dispose();
-  rows.push({
-    model: 'din (fused loss)',
-    preset: 'dinBaseline',
-    batch: 64,
-    seqLen: settings.baselineSeqLen,
-    dispatches: fl.counts.dispatches,
-    before: BEFORE.dinBaseline,
-    'fwd+bwd': fl.grads.dispatches,
-    adam: fl.adam.dispatches,
-    submits: fl.counts.submits,
-    buffersCreated: fl.counts.buffersCreated,
-    writeBuffers: fl.counts.writeBuffers,
-    'ms/step': '',
-    'samples/s': '',
-  });
   const probe = createModel('din', 'dinBaseline', syntheticTable(10, 3), { seed: 1 });
   const adamVars = probe.embeddingVariables().length + probe.networkVariables().length;
   probe.dispose();
@@ -267,16 +243,18 @@ if (!hasFlag('--no-baseline')) {
       submits: c.counts.submits,
       buffersCreated: c.counts.buffersCreated,
       writeBuffers: c.counts.writeBuffers,
+      copies: c.counts.copies,
       'ms/step': '',
       'samples/s': '',
     });
   }
   notes.push(
-    `dinBaseline (emb 64, attention [512, 256], DNN [1024, 512, 256] + BN, dropout 0.1; ${settings.baselineItems} table rows, history ${settings.baselineSeqLen}): ${hi.counts.dispatches} dispatches and ${hi.counts.submits} submits per step at batch ${hi.batch} (${lo.counts.dispatches} at batch ${lo.batch}: ${lo.counts.dispatches === hi.counts.dispatches ? 'the same — the count does not depend on the batch' : 'different'}); counted without timing (two steps took ${hi.seconds.toFixed(0)} s on this adapter). Goal of issue 6: ≤ 40.`,
+    `dinBaseline (emb 64, attention [512, 256], DNN [1024, 512, 256] + BN, dropout 0.1; ${settings.baselineItems} table rows, history ${settings.baselineSeqLen}): ${hi.counts.dispatches} dispatches and ${hi.counts.submits} submits per step at batch ${hi.batch} (${lo.counts.dispatches} at batch ${lo.batch}: ${lo.counts.dispatches === hi.counts.dispatches ? 'the same — the count does not depend on the batch' : 'different'}); counted without timing (two steps took ${hi.seconds.toFixed(0)} s on this adapter). Goal of issue 6: ≤ 40 — ${hi.counts.dispatches <= 40 && lo.counts.dispatches <= 40 ? 'met' : 'NOT met'}.`,
     `dinBaseline dispatches per step by tfjs kernel, forward + backward (${hi.grads.dispatches}): ${top(hi.grads.byKernel, 40).map(([k, v]) => `${k} ${v}`).join(', ')}.`,
     `dinBaseline dispatches per step by tfjs kernel, Adam (${hi.adam.dispatches}, ${adamVars} variables): ${top(hi.adam.byKernel, 40).map(([k, v]) => `${k} ${v}`).join(', ')}.`,
     `dinBaseline dispatches per step by WGSL program: ${top(hi.counts.byProgram, 60).map(([k, v]) => `${k} ${v}`).join(', ')}.`,
-    `dinBaseline with the fused loss (kernels/webgpu/bceLoss.ts in place of tf.losses.sigmoidCrossEntropy; what src/train/step.ts uses on webgpu, so the rows above count it too): ${fl.counts.dispatches} dispatches per step (${fl.grads.dispatches} forward + backward, ${fl.adam.dispatches} Adam).`,
+    `dinBaseline dispatch sequence of one step (kernel/program): ${[...hi.grads.sequence, ...hi.adam.sequence].map((x, i) => `${i + 1} ${x.split('/')[1]}`).join(', ')}.`,
+    `dinBaseline buffer copies per step (encoder copies, no pipeline or bind group: the Adam arenas' gradients in and parameters out): ${hi.counts.copies}.`,
   );
   result.dinBaseline = { batch: hi.batch, counts: hi.counts, grads: hi.grads, adam: hi.adam };
 }
