@@ -206,6 +206,8 @@ export class ItemEncoder {
     projection: PretrainedProjection;
   }> = {};
   private readonly fusableOrder: boolean;
+  /** The item table's tag lists on the host (validated), for the fused gradient's tag index. */
+  private readonly hostTags: Int32Array;
 
   constructor(features: ItemFeature[], table: ItemTable, args: ItemEncoderArgs) {
     this.lookup = args.lookup ?? 'unique';
@@ -216,6 +218,7 @@ export class ItemEncoder {
     features.forEach((f, k) => this.fields.push(this.field(f, table, args.embeddingDim, seed(k))));
     const kinds = features.map((f) => f.kind).join(',');
     this.fusableOrder = kinds === 'categorical,pooledSequence,pretrained';
+    this.hostTags = table.tags.data;
   }
 
   private field(f: ItemFeature, table: ItemTable, embeddingDim: number, seed: number | undefined): Encoded {
@@ -270,8 +273,11 @@ export class ItemEncoder {
     return this.parts;
   }
 
-  /** ids [...] (int32) → item vectors [..., D], exactly zero where id == 0. */
-  encodeIds(ids: tf.Tensor): tf.Tensor {
+  /**
+   * ids [...] (int32) → item vectors [..., D], exactly zero where id == 0. `distinct`: the same ids on the host,
+   * each id > 0 at most once (the unique lookup), which makes the fused webgpu gradient deterministic.
+   */
+  encodeIds(ids: tf.Tensor, distinct?: Int32Array): tf.Tensor {
     return tf.tidy(() => {
       // webgpu: the three baseline fields in one dispatch forward and two backward (kernels/webgpu/itemEncoder.ts),
       // once the layers are built (the first call builds them through the unfused path).
@@ -283,7 +289,7 @@ export class ItemEncoder {
           tagTable: f.tags.tableValue(),
           vectors: f.vectors!,
           projection: f.projection.kernelValue(),
-        });
+        }, distinct ? { ids: distinct, tagLists: this.hostTags } : undefined);
       }
       const parts = this.fields.map((encode) => encode(ids));
       const v = parts.length === 1 ? parts[0] : tf.concat(parts, -1); // [..., D]
@@ -308,7 +314,7 @@ export class ItemEncoder {
         return { target: this.encodeIds(itemId) as tf.Tensor2D, history: this.encodeIds(itemSeq) as tf.Tensor3D, mask };
       }
       const { unique, index } = this.uniqueIds([targetIds, historyIds]);
-      const vectors = this.encodeIds(tf.tensor1d(unique, 'int32')); // [U, D]
+      const vectors = this.encodeIds(tf.tensor1d(unique, 'int32'), unique); // [U, D]
       const target = tf.gather(vectors, tf.tensor1d(index.subarray(0, b), 'int32')) as tf.Tensor2D; // [b, D]
       const history = tf.gather(vectors, tf.tensor2d(index.subarray(b), [b, len], 'int32')) as tf.Tensor3D; // [b, L, D]
       return { target, history, mask };
@@ -325,7 +331,7 @@ export class ItemEncoder {
     const targetIds = this.hostIds(itemId, 'itemId');
     const historyIds = this.hostIds(itemSeq, 'itemSeq');
     const { unique, index } = this.uniqueIds([targetIds, historyIds]);
-    const vectors = tf.tidy(() => this.encodeIds(tf.tensor1d(unique, 'int32')) as tf.Tensor2D); // [U, D]
+    const vectors = tf.tidy(() => this.encodeIds(tf.tensor1d(unique, 'int32'), unique) as tf.Tensor2D); // [U, D]
     return { vectors, slots: index, itemSeq: historyIds };
   }
 

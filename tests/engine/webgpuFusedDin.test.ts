@@ -149,6 +149,30 @@ describe.skipIf(!probe.adapter)('fused DIN ops on webgpu', () => {
     });
   });
 
+  it('item encoder with distinct ids known on the host: the same values and gradients, 1 backward dispatch, the same bits twice', async () => {
+    const distinct = Int32Array.from({ length: 700 }, (_, i) => (i % 50 === 7 ? 0 : 1 + ((i * 613) % (ITEMS - 1)))); // a permutation stride: no repeats
+    expect(new Set(Array.from(distinct).filter((x) => x > 0)).size).toBe(distinct.filter((x) => x > 0).length);
+    const frozen = () => [tf.tensor2d(values(ITEMS * DV, 7), [ITEMS, DV]), tf.tensor2d(LISTS, [ITEMS, TAGS], 'int32'), tf.tensor1d(distinct, 'int32')];
+    const want = await onBackend('cpu', () => {
+      const [vectors, lists, ids] = frozen();
+      return valueAndGrads((a, b, c) => encoderReference(a, b, c, vectors, lists, ids), encoderInputs());
+    });
+    await onBackend('webgpu', async () => {
+      const [vectors, lists, ids] = frozen();
+      const f = (idTable: tf.Tensor, tagTable: tf.Tensor, projection: tf.Tensor) =>
+        webGpuItemEncode(ids, { idTable, tagLists: lists, tagTable, vectors, projection }, { ids: distinct, tagLists: LISTS });
+      const first = await valueAndGrads(f, encoderInputs());
+      expectClose(first, want);
+      const second = await valueAndGrads(f, encoderInputs());
+      second.grads.forEach((g, i) => expect(Array.from(g)).toEqual(Array.from(first.grads[i])));
+      const inputs = encoderInputs();
+      const both = await countWebGpu(() => tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => tf.sum(f(a, b, c)))(inputs));
+      expect(both.counts.byProgram.mmctrItemEncodeGradHost).toBe(1);
+      expect(both.counts.byProgram.mmctrItemEncodeGradInit).toBeUndefined();
+      tf.dispose([...both.result, ...inputs, vectors, lists, ids]);
+    });
+  });
+
   it('feature concat: [T1[ids1] ‖ T2[ids2] ‖ X1 ‖ X2] and every gradient match cpu; 1 dispatch each way', async () => {
     const b = 300;
     const ids1 = Int32Array.from({ length: b }, (_, i) => i % 11);
@@ -189,7 +213,7 @@ describe.skipIf(!probe.adapter)('fused DIN ops on webgpu', () => {
     });
   });
 
-  it('DIN block: a DIN training pass (2 attention layers, dropout 0.2) matches the unfused layers on cpu, 12 block dispatches', async () => {
+  it('DIN block: a DIN training pass (2 attention layers, dropout 0.2) matches the unfused layers on cpu, bit for bit twice, 12 block dispatches', async () => {
     // D = 8 + 8 + 16 = 32 (4D = 128: two tiles), attention 80 → 70 (two tiles each), b·L = 24 · 50 = 1,200 (two K splits).
     const shape: TinyShape = { items: 300, tags: 12, embDim: 8, seqLen: 50 };
     const args = { embeddingDim: 8, pretrainedDim: 16, attentionUnits: [80, 70], attentionDropout: 0.2, dnnUnits: [16], batchNorm: false, dropout: 0 };
@@ -230,6 +254,10 @@ describe.skipIf(!probe.adapter)('fused DIN ops on webgpu', () => {
       const model = createModel('din', args, table, { seed: 3 });
       for (const [key, v] of model.namedWeights()) v.assign(tf.tensor(weights.get(key)!, v.shape, v.dtype));
       const got = await pass(model);
+      // No float atomics anywhere in the step (item encoder with distinct ids, block, MLP): the same bits again.
+      const again = await pass(model);
+      expect(Array.from(again.logits)).toEqual(Array.from(got.logits));
+      for (const [k, g] of got.grads) expect(Array.from(again.grads.get(k)!), `bits of ${k}`).toEqual(Array.from(g));
       expect(maxRelError(got.logits, want.logits)).toBeLessThanOrEqual(TOL);
       expect(Math.abs(got.loss - want.loss) / Math.abs(want.loss)).toBeLessThanOrEqual(TOL);
       expect([...got.grads.keys()]).toEqual([...want.grads.keys()]);

@@ -9,12 +9,12 @@
  * | | dispatches | tfjs-level ops replaced |
  * |---|---|---|
  * | forward | 1 (`mmctrItemEncode`) | padding mask, id lookup, gather of the tag lists, tag lookup, masked mean, gather of the vectors, projection matMul, concat, padding mask, multiply (10 dispatches) |
- * | backward | 2 (`mmctrItemEncodeGradInit`: zero the two table gradients + partial sums of dW; `mmctrItemEncodeGradScatter`: scatter-add into both tables + the sum of the dW partials) | multiply, concat gradient, matMul, masked-mean gradient, two lookup gradients (8) |
+ * | backward, distinct ids known on the host (the encoder's 'unique' lookup) | 1 (`mmctrItemEncodeGradHost`: every gradient element written once, tag sums through a host-built CSR: deterministic) | multiply, concat gradient, matMul, masked-mean gradient, two lookup gradients (8) |
+ * | backward, otherwise | 2 (`mmctrItemEncodeGradInit`: zero the two table gradients + partial sums of dW; `mmctrItemEncodeGradScatter`: scatter-add into both tables + the sum of the dW partials) | the same |
  *
- * dW = Σ_p vectors[id_p]ᵀ · dy_p[2e:] is summed in `DW_CHUNKS` slices of the positions (partials), then the slices
- * are added in a fixed order: no atomics, the same bits every run. The table gradients use the compare-exchange
- * float add of program.ts (positions may repeat an id, items share tags), so their last bits can vary run to run,
- * as with the unfused lookups.
+ * Without host ids, dW = Σ_p vectors[id_p]ᵀ · dy_p[2e:] is summed in `DW_CHUNKS` slices of the positions (partials)
+ * added in a fixed order, and the table gradients use the compare-exchange float add of program.ts (positions may
+ * repeat an id, items share tags), so their last bits can vary run to run, as with the unfused lookups.
  */
 import * as tf from '@tensorflow/tfjs';
 import { MmctrError } from '../../../errors';
@@ -183,13 +183,114 @@ const GRAD_SCATTER: RawProgram = {
 }`,
 };
 
+/**
+ * Deterministic backward in one dispatch, for distinct ids known on the host (the encoder's 'unique' lookup):
+ * work items dId (rows · e: the row of the position holding that id, else 0), dTag (tagRows · e: the sum over the
+ * positions whose item carries the tag, each dy / its valid-tag count, in a host-built CSR order), dW (d · P: the
+ * sum over all positions, in order). `index` = [slot of every item row (−1 when absent) ‖ CSR offsets per tag row];
+ * `entries` = (position, bitcast weight) pairs. No atomics, no zero pass: every output element is written once.
+ */
+const GRAD_HOST: RawProgram = {
+  key: 'mmctrItemEncodeGradHost',
+  bindings: [
+    { name: 'dy', access: 'read', type: 'f32' },
+    { name: 'index', access: 'read', type: 'i32' },
+    { name: 'entries', access: 'read', type: 'i32' },
+    { name: 'ids', access: 'read', type: 'i32' },
+    { name: 'vec', access: 'read', type: 'f32' },
+    { name: 'dId', access: 'read_write', type: 'f32' },
+    { name: 'dTag', access: 'read_write', type: 'f32' },
+    { name: 'dW', access: 'read_write', type: 'f32' },
+  ],
+  uniforms: SHAPE,
+  body: `${HEAD}
+  let width = 2 * u.e + u.pw;
+  let nId = u.rows * u.e;
+  if (idx < nId) {
+    let row = idx / u.e;
+    let p = index[row];
+    var v = 0.0;
+    if (p >= 0) { v = dy[p * width + idx - row * u.e]; }
+    dId[idx] = v;
+    return;
+  }
+  let q = idx - nId;
+  if (q < u.tagRows * u.e) {
+    let tag = q / u.e;
+    let k = q - tag * u.e;
+    var s = 0.0;
+    for (var i = index[u.rows + tag]; i < index[u.rows + tag + 1]; i = i + 1) {
+      s = s + dy[entries[2 * i] * width + u.e + k] * bitcast<f32>(entries[2 * i + 1]);
+    }
+    dTag[q] = s;
+    return;
+  }
+  let w0 = q - u.tagRows * u.e;
+  if (w0 >= u.d * u.pw) { return; }
+  let j = w0 / u.pw;
+  let k = w0 - j * u.pw;
+  var s = 0.0;
+  for (var p = 0; p < u.n; p = p + 1) {
+    let id = ids[p];
+    if (id > 0 && id < u.rows) { s = s + vec[id * u.d + j] * dy[p * width + 2 * u.e + k]; }
+  }
+  dW[w0] = s;
+}`,
+};
+
+/** The host data of GRAD_HOST: slot of every item row and the tag → (position, 1/count) lists. */
+function hostGradIndex(ids: Int32Array, lists: Int32Array, tl: number, rows: number, tagRows: number): { index: Int32Array; entries: Int32Array } {
+  const index = new Int32Array(rows + tagRows + 1).fill(-1, 0, rows);
+  const counts = new Int32Array(tagRows + 1);
+  const valid = (t: number) => t > 0 && t < tagRows;
+  for (let p = 0; p < ids.length; p++) {
+    const id = ids[p];
+    if (!(id > 0 && id < rows)) continue;
+    if (index[id] >= 0) throw new MmctrError(`webGpuItemEncode: item id ${id} appears twice among ids given as distinct`);
+    index[id] = p;
+    for (let t = 0; t < tl; t++) if (valid(lists[id * tl + t])) counts[lists[id * tl + t] + 1]++;
+  }
+  for (let t = 0; t < tagRows; t++) counts[t + 1] += counts[t];
+  index.set(counts, rows);
+  const at = counts.slice(0, tagRows);
+  const entries = new Int32Array(2 * Math.max(1, counts[tagRows]));
+  const f = new Float32Array(1);
+  const bits = new Int32Array(f.buffer);
+  for (let p = 0; p < ids.length; p++) {
+    const id = ids[p];
+    if (!(id > 0 && id < rows)) continue;
+    let n = 0;
+    for (let t = 0; t < tl; t++) if (valid(lists[id * tl + t])) n++;
+    f[0] = 1 / Math.max(n, 1);
+    for (let t = 0; t < tl; t++) {
+      const tag = lists[id * tl + t];
+      if (!valid(tag)) continue;
+      const e = at[tag]++;
+      entries[2 * e] = p;
+      entries[2 * e + 1] = bits[0];
+    }
+  }
+  return { index, entries };
+}
+
 function dims(t: tf.Tensor, name: string, rank: number): number[] {
   if (t.rank !== rank) throw new MmctrError(`webGpuItemEncode: ${name} must have rank ${rank}, got [${t.shape}]`);
   return t.shape;
 }
 
-/** ids int32 [...] → item vectors [..., 2e + P] (see the header); gradients to idTable, tagTable and projection. */
-export function webGpuItemEncode(ids: tf.Tensor, w: ItemEncoderWeights): tf.Tensor {
+/** Host copies that make the backward one deterministic dispatch (see GRAD_HOST). */
+export interface ItemEncoderHost {
+  /** The ids (as in the tensor), each id > 0 at most once. */
+  ids: Int32Array;
+  /** The tag lists [V · T] (as in `tagLists`). */
+  tagLists: Int32Array;
+}
+
+/**
+ * ids int32 [...] → item vectors [..., 2e + P] (see the header); gradients to idTable, tagTable and projection.
+ * With `host` (distinct ids) the backward is one dispatch in a fixed order; without, two with float atomics.
+ */
+export function webGpuItemEncode(ids: tf.Tensor, w: ItemEncoderWeights, host?: ItemEncoderHost): tf.Tensor {
   if (ids.dtype !== 'int32') throw new MmctrError(`webGpuItemEncode: ids must be int32, got ${ids.dtype}`);
   const [rows, e] = dims(w.idTable, 'idTable', 2);
   const [listRows, tl] = dims(w.tagLists, 'tagLists', 2);
@@ -202,6 +303,9 @@ export function webGpuItemEncode(ids: tf.Tensor, w: ItemEncoderWeights): tf.Tens
     );
   }
   const n = ids.size;
+  if (host && (host.ids.length !== n || host.tagLists.length !== rows * tl)) {
+    throw new MmctrError(`webGpuItemEncode: host ids (${host.ids.length}) or tag lists (${host.tagLists.length}) do not match the tensors (${n}, ${rows * tl})`);
+  }
   const width = 2 * e + pw;
   const uniforms = [n, e, pw, d, tl, rows, tagRows];
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
@@ -215,6 +319,17 @@ export function webGpuItemEncode(ids: tf.Tensor, w: ItemEncoderWeights): tf.Tens
       gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
         const g = dy as tf.Tensor;
         const savedIds = saved[0];
+        if (host) {
+          const { index, entries } = hostGradIndex(host.ids, host.tagLists, tl, rows, tagRows);
+          const indexT = tf.tensor1d(index, 'int32');
+          const entriesT = tf.tensor1d(entries, 'int32');
+          const [dIdH, dTagH, dWH] = [allocOnGpu([rows, e]), allocOnGpu([tagRows, e]), allocOnGpu([d, pw])];
+          const work = rows * e + tagRows * e + d * pw;
+          runRaw(GRAD_HOST, [g, indexT, entriesT, savedIds, w.vectors, dIdH, dTagH, dWH], uniforms, workgroupGrid(Math.ceil(work / WG)));
+          tf.dispose([indexT, entriesT]);
+          const eng = tf.engine();
+          return [eng.makeTensorFromTensorInfo(dIdH), eng.makeTensorFromTensorInfo(dTagH), eng.makeTensorFromTensorInfo(dWH)];
+        }
         const dId = allocOnGpu([rows, e]);
         const dTag = allocOnGpu([tagRows, e]);
         const partials = allocOnGpu([DW_CHUNKS, d, pw]);
