@@ -50,6 +50,8 @@ export interface RunConfig {
   backend: string;
   info: RunInfo;
   createdAt: string;
+  /** Each `--resume` that changed the epoch budget (train.epochs holds the latest). */
+  resumes?: { at: string; epochsBefore: number; epochs: number }[];
 }
 
 /** Validation metrics of one evaluation. `gauc` is null when no valid user holds both labels. */

@@ -11,7 +11,7 @@ import type { TrainConfig } from './config';
 import type { Adam } from './adam';
 import { initialSchedule, type ScheduleState } from './schedule';
 import { prefixed, readCheckpoint, restoreVariables, sameTensor, snapshotVariables, withPrefix, writeCheckpoint, type TensorMap } from './checkpoint';
-import { type EvalRecord, type RunConfig, type RunInfo, type ValidMetrics, checkSameModel, runPath, writeJson, writeMetrics } from './runFolder';
+import { type EvalRecord, type RunConfig, type RunInfo, type ValidMetrics, checkSameModel, readJson, runPath, writeJson, writeMetrics } from './runFolder';
 
 export interface BestEvaluation {
   epoch: number;
@@ -90,6 +90,16 @@ export function freshRun(runDir: string | null, model: CtrModel, cfg: TrainConfi
   };
 }
 
+/** config.json says what the run trains for: a resume with another epoch budget rewrites it (and notes the change). */
+function recordEpochBudget(runDir: string, epochs: number): void {
+  const file = runPath(runDir, 'config');
+  if (!fs.existsSync(file)) return;
+  const rc = readJson<RunConfig>(file);
+  if (rc.train.epochs === epochs) return;
+  const change = { at: new Date().toISOString(), epochsBefore: rc.train.epochs, epochs };
+  writeJson(file, { ...rc, train: { ...rc.train, epochs }, resumes: [...(rc.resumes ?? []), change] });
+}
+
 /** Writes latest.ckpt: weights, Adam state, best weights where they differ, and the loop state. */
 export async function saveLatest(runDir: string, model: CtrModel, cfg: TrainConfig, state: LoopState, named: Map<string, tf.Variable>, adam: Adam): Promise<void> {
   const weights = await snapshotVariables(named);
@@ -137,6 +147,7 @@ export function resume(runDir: string, model: CtrModel, cfg: TrainConfig, named:
   }
   const weights = withPrefix('weights/', tensors);
   restoreVariables(named, weights, file);
+  recordEpochBudget(runDir, cfg.epochs);
   adam.restore(withPrefix('adam/', tensors), meta.adamStep, file);
   let bestWeights: TensorMap | null = null;
   if (meta.best) {

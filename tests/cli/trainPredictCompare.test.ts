@@ -61,6 +61,11 @@ describe('mmctr train / predict / compare', () => {
     const result = readJson<TrainResult>(runPath(out(), 'result'));
     expect(result.history.map((r) => r.epoch)).toEqual([1, 2, 3]);
     expect(result.steps).toBe(15);
+    // config.json says the run now trains for 3 epochs, and when that changed.
+    const config = readJson<RunConfig>(runPath(out(), 'config'));
+    expect(config.train.epochs).toBe(3);
+    expect(config.resumes?.map((r) => [r.epochsBefore, r.epochs])).toEqual([[config.resumes![0].epochsBefore, 3]]);
+    expect(config.resumes![0].epochsBefore).not.toBe(3);
   });
 
   it('predict writes prediction.csv and <run>.zip for every test row', async () => {
