@@ -5,13 +5,12 @@
  * between steps (a checkpoint resume); and in-place updates that leave tensors sharing a variable's buffer alone. Tiny shapes (lavapipe). Skipped only when no WebGPU adapter exists.
  */
 import * as tf from '@tensorflow/tfjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { selectBackend } from '../../src/engine/backend';
-import { probeWebGpu, webGpuErrors } from '../../src/engine/webgpu';
+import { describe, expect, it } from 'vitest';
+import { probeWebGpu } from '../../src/engine/webgpu';
 import { countWebGpu } from '../../src/engine/webgpuCounters';
 import { Adam } from '../../src/train/adam';
 import type { TensorMap } from '../../src/train/checkpoint';
-import { maxRelError, onBackend } from './webgpuHelpers';
+import { maxRelError, onBackend, useWebGpuSuite } from './webgpuHelpers';
 
 const probe = await probeWebGpu();
 if (!probe.adapter) console.warn(`[webgpu fused Adam tests skipped] no WebGPU adapter: ${probe.reason}`);
@@ -47,15 +46,7 @@ async function run(steps: number, maxGradNorm: number): Promise<Run> {
 }
 
 describe.skipIf(!probe.adapter)('fused Adam on webgpu', () => {
-  beforeAll(async () => {
-    await selectBackend({ quiet: true, force: 'webgpu' });
-    webGpuErrors(true);
-    await tf.setBackend('cpu');
-  });
-  afterAll(async () => {
-    await tf.setBackend('cpu');
-    expect(webGpuErrors()).toEqual([]);
-  });
+  useWebGpuSuite();
 
   it.each([
     ['clipping active', 1],

@@ -4,11 +4,10 @@
  * dispatch for all the slices. Tiny shapes (lavapipe).
  */
 import * as tf from '@tensorflow/tfjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { selectBackend } from '../../src/engine/backend';
-import { probeWebGpu, webGpuErrors } from '../../src/engine/webgpu';
+import { describe, expect, it } from 'vitest';
+import { probeWebGpu } from '../../src/engine/webgpu';
 import { countWebGpu } from '../../src/engine/webgpuCounters';
-import { maxRelError, onBackend } from './webgpuHelpers';
+import { maxRelError, onBackend, useWebGpuSuite } from './webgpuHelpers';
 
 const probe = await probeWebGpu();
 if (!probe.adapter) console.warn(`[webgpu concat gradient tests skipped] no WebGPU adapter: ${probe.reason}`);
@@ -29,15 +28,7 @@ async function grads(axis: number, shapes: number[][]): Promise<Float32Array[]> 
 }
 
 describe.skipIf(!probe.adapter)('Concat gradient on webgpu', () => {
-  beforeAll(async () => {
-    await selectBackend({ quiet: true, force: 'webgpu' });
-    webGpuErrors(true);
-    await tf.setBackend('cpu');
-  });
-  afterAll(async () => {
-    await tf.setBackend('cpu');
-    expect(webGpuErrors()).toEqual([]);
-  });
+  useWebGpuSuite();
 
   it.each([
     ['last', -1],

@@ -5,14 +5,13 @@
  * dropout (the same seeded masks as on cpu); dispatch counts. Tiny shapes (lavapipe).
  */
 import * as tf from '@tensorflow/tfjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { selectBackend } from '../../src/engine/backend';
+import { describe, expect, it } from 'vitest';
 import { seededDropout } from '../../src/engine/kernels/dropout';
-import { probeWebGpu, webGpuErrors } from '../../src/engine/webgpu';
+import { probeWebGpu } from '../../src/engine/webgpu';
 import { countWebGpu } from '../../src/engine/webgpuCounters';
 import { DinAttention, MlpBlock } from '../../src/models/layers';
 import { seedRandomOps } from '../../src/util/opSeeds';
-import { maxRelError, onBackend } from './webgpuHelpers';
+import { maxRelError, onBackend, useWebGpuSuite } from './webgpuHelpers';
 
 const probe = await probeWebGpu();
 if (!probe.adapter) console.warn(`[webgpu fused dense tests skipped] no WebGPU adapter: ${probe.reason}`);
@@ -88,15 +87,7 @@ const ROWS = 37;
 const mlpInput = () => [tf.tensor2d(values(ROWS * 9, 3, 2), [ROWS, 9])];
 
 describe.skipIf(!probe.adapter)('fused dense layers on webgpu', () => {
-  beforeAll(async () => {
-    await selectBackend({ quiet: true, force: 'webgpu' });
-    webGpuErrors(true);
-    await tf.setBackend('cpu');
-  });
-  afterAll(async () => {
-    await tf.setBackend('cpu');
-    expect(webGpuErrors()).toEqual([]);
-  });
+  useWebGpuSuite();
 
   it('MmctrDropout: the same masks and values as cpu, 1 dispatch', async () => {
     const run = async () => {

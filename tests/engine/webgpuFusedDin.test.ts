@@ -12,19 +12,18 @@
  *   loss and the gradient of every variable against the layers on cpu with the same op seeds (same dropout masks).
  */
 import * as tf from '@tensorflow/tfjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { selectBackend } from '../../src/engine/backend';
+import { describe, expect, it } from 'vitest';
 import { webGpuDinFirstLinear } from '../../src/engine/kernels/webgpu/dinFirstLinear';
 import { webGpuFeatureConcat } from '../../src/engine/kernels/webgpu/featureConcat';
 import { webGpuItemEncode } from '../../src/engine/kernels/webgpu/itemEncoder';
 import { webGpuNarrowLinear } from '../../src/engine/kernels/webgpu/narrowLinear';
-import { probeWebGpu, webGpuErrors } from '../../src/engine/webgpu';
+import { probeWebGpu } from '../../src/engine/webgpu';
 import { countWebGpu } from '../../src/engine/webgpuCounters';
 import { createModel, type CtrModel } from '../../src/models';
 import { DinAttention, MlpBlock } from '../../src/models/layers';
 import { seedRandomOps } from '../../src/util/opSeeds';
 import { disposeInputs, inputsOf, makeRows, tinyItemTable, type TinyShape } from '../models/synthetic';
-import { maxRelError, onBackend } from './webgpuHelpers';
+import { maxRelError, onBackend, useWebGpuSuite } from './webgpuHelpers';
 
 const probe = await probeWebGpu();
 if (!probe.adapter) console.warn(`[webgpu fused DIN tests skipped] no WebGPU adapter: ${probe.reason}`);
@@ -103,15 +102,7 @@ function encoderReference(idT: tf.Tensor, tagT: tf.Tensor, proj: tf.Tensor, vect
 }
 
 describe.skipIf(!probe.adapter)('fused DIN ops on webgpu', () => {
-  beforeAll(async () => {
-    await selectBackend({ quiet: true, force: 'webgpu' });
-    webGpuErrors(true);
-    await tf.setBackend('cpu');
-  });
-  afterAll(async () => {
-    await tf.setBackend('cpu');
-    expect(webGpuErrors()).toEqual([]);
-  });
+  useWebGpuSuite();
 
   it('DIN first linear: z and the gradients of t, H and W match cpu; 2 dispatches forward, 3 backward', async () => {
     const want = await onBackend('cpu', () => valueAndGrads(firstLinearReference, firstLinearInputs()));

@@ -5,12 +5,11 @@
  * dispatch counts. Tiny shapes (lavapipe).
  */
 import * as tf from '@tensorflow/tfjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { selectBackend } from '../../src/engine/backend';
-import { probeWebGpu, webGpuErrors } from '../../src/engine/webgpu';
+import { describe, expect, it } from 'vitest';
+import { probeWebGpu } from '../../src/engine/webgpu';
 import { countWebGpu } from '../../src/engine/webgpuCounters';
 import { EmbeddingTable, MaskedMeanPooling, paddingMask } from '../../src/models/layers';
-import { maxRelError, onBackend } from './webgpuHelpers';
+import { maxRelError, onBackend, useWebGpuSuite } from './webgpuHelpers';
 
 const probe = await probeWebGpu();
 if (!probe.adapter) console.warn(`[webgpu fused embedding tests skipped] no WebGPU adapter: ${probe.reason}`);
@@ -54,15 +53,7 @@ async function run(vocab: number): Promise<Out> {
 }
 
 describe.skipIf(!probe.adapter)('fused embedding ops on webgpu', () => {
-  beforeAll(async () => {
-    await selectBackend({ quiet: true, force: 'webgpu' });
-    webGpuErrors(true);
-    await tf.setBackend('cpu');
-  });
-  afterAll(async () => {
-    await tf.setBackend('cpu');
-    expect(webGpuErrors()).toEqual([]);
-  });
+  useWebGpuSuite();
 
   it.each(Object.entries(VOCABS))('lookup + masked mean (%s table): values and table gradient match cpu; padding row gets none', async (_label, vocab) => {
     const want = await onBackend('cpu', () => run(vocab));

@@ -4,12 +4,11 @@
  * dispatch forward, one backward. Tiny shapes (lavapipe).
  */
 import * as tf from '@tensorflow/tfjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { selectBackend } from '../../src/engine/backend';
+import { describe, expect, it } from 'vitest';
 import { webGpuSigmoidCrossEntropy } from '../../src/engine/kernels/webgpu/bceLoss';
-import { probeWebGpu, webGpuErrors } from '../../src/engine/webgpu';
+import { probeWebGpu } from '../../src/engine/webgpu';
 import { countWebGpu } from '../../src/engine/webgpuCounters';
-import { maxRelError, onBackend } from './webgpuHelpers';
+import { maxRelError, onBackend, useWebGpuSuite } from './webgpuHelpers';
 
 const probe = await probeWebGpu();
 if (!probe.adapter) console.warn(`[webgpu fused loss tests skipped] no WebGPU adapter: ${probe.reason}`);
@@ -29,15 +28,7 @@ async function lossAndGrad(fused: boolean): Promise<{ loss: number; grad: Float3
 }
 
 describe.skipIf(!probe.adapter)('fused BCE loss on webgpu', () => {
-  beforeAll(async () => {
-    await selectBackend({ quiet: true, force: 'webgpu' });
-    webGpuErrors(true);
-    await tf.setBackend('cpu');
-  });
-  afterAll(async () => {
-    await tf.setBackend('cpu');
-    expect(webGpuErrors()).toEqual([]);
-  });
+  useWebGpuSuite();
 
   it('matches tf.losses.sigmoidCrossEntropy on cpu: value and gradient', async () => {
     const want = await onBackend('cpu', () => lossAndGrad(false));

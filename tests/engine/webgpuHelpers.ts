@@ -1,5 +1,25 @@
-/** Shared by the webgpu tests: backend switching and the error measure. */
+/** Shared by the webgpu tests: the suite set-up, backend switching and the error measure. */
 import * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { selectBackend } from '../../src/engine/backend';
+import { webGpuErrors } from '../../src/engine/webgpu';
+
+/**
+ * Inside a `describe`: starts the project's webgpu backend (lavapipe without a GPU) with its uncaptured errors
+ * collected, leaves `cpu` active between tests (each test switches with `onBackend`), and checks at the end that
+ * no uncaptured WebGPU error happened.
+ */
+export function useWebGpuSuite(): void {
+  beforeAll(async () => {
+    await selectBackend({ quiet: true, force: 'webgpu' });
+    webGpuErrors(true);
+    await tf.setBackend('cpu');
+  });
+  afterAll(async () => {
+    await tf.setBackend('cpu');
+    expect(webGpuErrors()).toEqual([]);
+  });
+}
 
 /**
  * Normwise relative error ‖a − b‖∞ / max(‖b‖∞, floor) (all-zero `b` and floor 0: absolute). Elementwise relative

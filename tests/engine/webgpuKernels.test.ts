@@ -4,11 +4,10 @@
  * when no WebGPU adapter exists.
  */
 import * as tf from '@tensorflow/tfjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { selectBackend } from '../../src/engine/backend';
-import { probeWebGpu, webGpuErrors } from '../../src/engine/webgpu';
+import { describe, expect, it } from 'vitest';
+import { probeWebGpu } from '../../src/engine/webgpu';
 import { countWebGpu } from '../../src/engine/webgpuCounters';
-import { maxRelError, onBackend } from './webgpuHelpers';
+import { maxRelError, onBackend, useWebGpuSuite } from './webgpuHelpers';
 
 const probe = await probeWebGpu();
 if (!probe.adapter) console.warn(`[webgpu kernel tests skipped] no WebGPU adapter: ${probe.reason}`);
@@ -27,15 +26,7 @@ async function both(f: () => tf.Tensor): Promise<[Float32Array | Int32Array, Flo
 const values = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(seed * 7.1 + i * 1.3));
 
 describe.skipIf(!probe.adapter)('webgpu kernels', () => {
-  beforeAll(async () => {
-    await selectBackend({ quiet: true, force: 'webgpu' });
-    webGpuErrors(true);
-    await tf.setBackend('cpu');
-  });
-  afterAll(async () => {
-    await tf.setBackend('cpu');
-    expect(webGpuErrors()).toEqual([]);
-  });
+  useWebGpuSuite();
 
   it('UnsortedSegmentSum: repeated and out-of-range ids, inner dims, int32; 2 dispatches', async () => {
     const ids = [3, 0, 3, 7, -1, 3, 9, 0];

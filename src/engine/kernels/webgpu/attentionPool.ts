@@ -8,14 +8,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { MmctrError } from '../../../errors';
-import { type RawProgram, allocOnGpu, runRaw, workgroupGrid } from './raw';
+import { type RawProgram, allocOnGpu, runRaw, workgroupGrid, FLAT_MAIN } from './raw';
 
 const WG = 256;
-const HEAD = `
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid : vec3<u32>, @builtin(num_workgroups) nwg : vec3<u32>,
-        @builtin(local_invocation_index) lid : u32) {
-  let idx = i32(wid.x + wid.y * nwg.x) * ${WG} + i32(lid);`;
 
 const U: RawProgram['uniforms'] = [
   { name: 'b', type: 'i32' },
@@ -34,7 +29,7 @@ const SCORES: RawProgram = {
     { name: 's', access: 'read_write', type: 'f32' },
   ],
   uniforms: U,
-  body: `${HEAD}
+  body: `${FLAT_MAIN}
   if (idx >= u.b * u.len) { return; }
   var acc = 0.0;
   for (var j = 0; j < u.units; j = j + 1) { acc = acc + h[idx * u.units + j] * w[j]; }
@@ -50,7 +45,7 @@ const POOL: RawProgram = {
     { name: 'out', access: 'read_write', type: 'f32' },
   ],
   uniforms: U,
-  body: `${HEAD}
+  body: `${FLAT_MAIN}
   if (idx >= u.b * u.d) { return; }
   let bi = idx / u.d;
   let k = idx - bi * u.d;
@@ -72,7 +67,7 @@ const POOL_GRAD: RawProgram = {
     { name: 'dhist', access: 'read_write', type: 'f32' },
   ],
   uniforms: U,
-  body: `${HEAD}
+  body: `${FLAT_MAIN}
   if (idx >= u.b * u.len) { return; }
   let bi = idx / u.len;
   let sv = s[idx];
@@ -95,7 +90,7 @@ const H_GRAD: RawProgram = {
     { name: 'dh', access: 'read_write', type: 'f32' },
   ],
   uniforms: U,
-  body: `${HEAD}
+  body: `${FLAT_MAIN}
   if (idx >= u.b * u.len * u.units) { return; }
   let r = idx / u.units;
   dh[idx] = ds[r] * w[idx - r * u.units];
@@ -111,7 +106,7 @@ const W_PARTIALS: RawProgram = {
     { name: 'partials', access: 'read_write', type: 'f32' },
   ],
   uniforms: [...U, { name: 'chunk', type: 'i32' }, { name: 'chunks', type: 'i32' }],
-  body: `${HEAD}
+  body: `${FLAT_MAIN}
   let cols = u.units + 1;
   if (idx >= u.chunks * cols) { return; }
   let c = idx / cols;
@@ -134,7 +129,7 @@ const W_SUM: RawProgram = {
     { name: 'db', access: 'read_write', type: 'f32' },
   ],
   uniforms: [...U, { name: 'chunk', type: 'i32' }, { name: 'chunks', type: 'i32' }],
-  body: `${HEAD}
+  body: `${FLAT_MAIN}
   let cols = u.units + 1;
   if (idx >= cols) { return; }
   var acc = 0.0;

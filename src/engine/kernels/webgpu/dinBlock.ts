@@ -32,7 +32,7 @@ import type { TensorInfo } from '@tensorflow/tfjs';
 import { MmctrError } from '../../../errors';
 import { WGSL_DROPOUT_HASH, dropoutUniforms } from './dropout';
 import { gemmProgram, gemmSplits, gemmUniforms, gemmWorkgroups } from './gemm';
-import { type RawBinding, type RawProgram, allocOnGpu, runRaw, workgroupGrid } from './raw';
+import { type RawBinding, type RawProgram, allocOnGpu, runRaw, workgroupGrid, FLAT_MAIN } from './raw';
 
 const WG = 256;
 /** Longest history the per-row programs take (a workgroup holds a row's scores). */
@@ -291,18 +291,13 @@ fn featT(col : i32, pos : i32) -> f32 {
   store: 'parts[(split * u.gm + r) * u.gn + c] = acc0;',
 });
 
-const HEAD = `
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid : vec3<u32>, @builtin(num_workgroups) nwg : vec3<u32>,
-        @builtin(local_invocation_index) lid : u32) {
-  let idx = i32(wid.x + wid.y * nwg.x) * ${WG} + i32(lid);`;
 
 /** Work items: parts1 → dw1, db1 ((4D + 1)·A1), then parts2 → dw2, db2 ((A1 + 1)·A2). */
 const REDUCE_W: RawProgram = {
   key: 'mmctrDinBlockReduceW',
   bindings: [r('parts1'), r('parts2'), rw('dw1'), rw('db1'), rw('dw2'), rw('db2')],
   uniforms: U,
-  body: `${HEAD}
+  body: `${FLAT_MAIN}
   let n1 = (4 * u.d + 1) * u.a1;
   if (idx < n1) {
     var s = 0.0;
@@ -324,7 +319,7 @@ const REDUCE_SMALL: RawProgram = {
   key: 'mmctrDinBlockReduceSmall',
   bindings: [r('p3'), r('dout'), ri('ctxIds'), rw('dw3'), rw('db3'), rw('dctx0'), rw('dctx1')],
   uniforms: U,
-  body: `${HEAD}
+  body: `${FLAT_MAIN}
   if (idx <= u.a2) {
     var s = 0.0;
     for (var row = 0; row < u.b; row = row + 1) { s = s + p3[row * (u.a2 + 1) + idx]; }
@@ -353,7 +348,7 @@ const VECTORS_GRAD: RawProgram = {
   key: 'mmctrDinBlockVectorsGrad',
   bindings: [ri('offsets'), ri('positions'), r('tmp'), r('dh'), r('dout'), rw('dvec')],
   uniforms: [...U, { name: 'slotsN', type: 'i32' }],
-  body: `${HEAD}
+  body: `${FLAT_MAIN}
   if (idx >= u.slotsN * u.d) { return; }
   let sl = idx / u.d;
   let q = idx - sl * u.d;

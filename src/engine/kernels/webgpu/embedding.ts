@@ -15,14 +15,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { MmctrError } from '../../../errors';
 import { atomicAddF32 } from './program';
-import { type RawProgram, allocOnGpu, runRaw, workgroupGrid } from './raw';
+import { type RawProgram, allocOnGpu, runRaw, workgroupGrid, FLAT_MAIN } from './raw';
 
 const WG = 256;
-const HEAD = `
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid : vec3<u32>, @builtin(num_workgroups) nwg : vec3<u32>,
-        @builtin(local_invocation_index) lid : u32) {
-  let idx = i32(wid.x + wid.y * nwg.x) * ${WG} + i32(lid);`;
 
 const LOOKUP: RawProgram = {
   key: 'mmctrLookup',
@@ -36,7 +31,7 @@ const LOOKUP: RawProgram = {
     { name: 'dim', type: 'i32' },
     { name: 'rows', type: 'i32' },
   ],
-  body: `${HEAD}
+  body: `${FLAT_MAIN}
   if (idx >= u.n * u.dim) { return; }
   let p = idx / u.dim;
   let id = ids[p];
@@ -50,7 +45,7 @@ const ZERO: RawProgram = {
   key: 'mmctrZeroRaw',
   bindings: [{ name: 'out', access: 'read_write', type: 'f32' }],
   uniforms: [{ name: 'n', type: 'i32' }],
-  body: `${HEAD}
+  body: `${FLAT_MAIN}
   if (idx < u.n) { out[idx] = 0.0; }
 }`,
 };
@@ -67,7 +62,7 @@ const SCATTER: RawProgram = {
     { name: 'dim', type: 'i32' },
     { name: 'rows', type: 'i32' },
   ],
-  body: `${HEAD}
+  body: `${FLAT_MAIN}
   if (idx >= u.n * u.dim) { return; }
   let p = idx / u.dim;
   let id = ids[p];
@@ -95,7 +90,7 @@ const GATHER_GRAD: RawProgram = {
     { name: 'dim', type: 'i32' },
     { name: 'rows', type: 'i32' },
   ],
-  body: `${HEAD}
+  body: `${FLAT_MAIN}
   if (idx >= u.rows * u.dim) { return; }
   let row = idx / u.dim;
   let k = idx - row * u.dim;
@@ -153,7 +148,7 @@ const MEAN_FWD: RawProgram = {
     { name: 'len', type: 'i32' },
     { name: 'dim', type: 'i32' },
   ],
-  body: `${HEAD}
+  body: `${FLAT_MAIN}
   if (idx >= u.groups * u.dim) { return; }
   let g = idx / u.dim;
   let k = idx - g * u.dim;
@@ -181,7 +176,7 @@ const MEAN_BWD: RawProgram = {
     { name: 'len', type: 'i32' },
     { name: 'dim', type: 'i32' },
   ],
-  body: `${HEAD}
+  body: `${FLAT_MAIN}
   if (idx >= u.groups * u.len * u.dim) { return; }
   let gl = idx / u.dim;
   let k = idx - gl * u.dim;
@@ -229,7 +224,7 @@ const MASK: RawProgram = {
     { name: 'out', access: 'read_write', type: 'f32' },
   ],
   uniforms: [{ name: 'n', type: 'i32' }],
-  body: `${HEAD}
+  body: `${FLAT_MAIN}
   if (idx < u.n) { out[idx] = select(0.0, 1.0, ids[idx] > 0); }
 }`,
 };

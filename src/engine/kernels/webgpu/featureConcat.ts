@@ -17,7 +17,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { TensorInfo } from '@tensorflow/tfjs';
 import { MmctrError } from '../../../errors';
-import { type RawBinding, type RawProgram, allocOnGpu, maxStorageBuffers, runRaw, workgroupGrid } from './raw';
+import { type RawBinding, type RawProgram, allocOnGpu, maxStorageBuffers, runRaw, workgroupGrid, FLAT_MAIN } from './raw';
 
 const WG = 256;
 /** Most table rows × batch rows the gather-style gradient loops over. */
@@ -30,11 +30,6 @@ export interface LookupField {
   ids: tf.Tensor;
 }
 
-const HEAD = `
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid : vec3<u32>, @builtin(num_workgroups) nwg : vec3<u32>,
-        @builtin(local_invocation_index) lid : u32) {
-  let idx = i32(wid.x + wid.y * nwg.x) * ${WG} + i32(lid);`;
 
 /** Uniforms: b, e, width, then per table its rows, per dense block its width and column offset. */
 function uniforms(k: number, m: number): RawProgram['uniforms'] {
@@ -73,7 +68,7 @@ function forwardProgram(k: number, m: number): RawProgram {
     key,
     bindings,
     uniforms: uniforms(k, m),
-    body: `${HEAD}
+    body: `${FLAT_MAIN}
   if (idx >= u.b * u.width) { return; }
   let r = idx / u.width;
   let c = idx - r * u.width;
@@ -119,7 +114,7 @@ function gradProgram(k: number, m: number): RawProgram {
   }
   q = q - u.b * u.w${j};`;
   }
-  p = { key, bindings, uniforms: uniforms(k, m), body: `${HEAD}\n  ${s}\n}` };
+  p = { key, bindings, uniforms: uniforms(k, m), body: `${FLAT_MAIN}\n  ${s}\n}` };
   programs.set(key, p);
   return p;
 }

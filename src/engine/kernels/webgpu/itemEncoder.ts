@@ -19,7 +19,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { MmctrError } from '../../../errors';
 import { atomicAddF32 } from './program';
-import { type RawProgram, allocOnGpu, runRaw, workgroupGrid } from './raw';
+import { type RawProgram, allocOnGpu, runRaw, workgroupGrid, FLAT_MAIN } from './raw';
 
 const WG = 256;
 /** Slices of the positions in the dW partial sums (each thread of the init pass sums one slice of one dW entry). */
@@ -38,11 +38,6 @@ export interface ItemEncoderWeights {
   projection: tf.Tensor;
 }
 
-const HEAD = `
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid : vec3<u32>, @builtin(num_workgroups) nwg : vec3<u32>,
-        @builtin(local_invocation_index) lid : u32) {
-  let idx = i32(wid.x + wid.y * nwg.x) * ${WG} + i32(lid);`;
 
 /** Shape uniforms shared by the three programs. */
 const SHAPE: RawProgram['uniforms'] = [
@@ -67,7 +62,7 @@ const FORWARD: RawProgram = {
     { name: 'out', access: 'read_write', type: 'f32' },
   ],
   uniforms: SHAPE,
-  body: `${HEAD}
+  body: `${FLAT_MAIN}
   let width = 2 * u.e + u.pw;
   if (idx >= u.n * width) { return; }
   let p = idx / width;
@@ -111,7 +106,7 @@ const GRAD_INIT: RawProgram = {
     { name: 'partials', access: 'read_write', type: 'f32' },
   ],
   uniforms: SHAPE,
-  body: `${HEAD}
+  body: `${FLAT_MAIN}
   let nId = u.rows * u.e;
   let nTag = u.tagRows * u.e;
   let nW = u.d * u.pw;
@@ -148,7 +143,7 @@ const GRAD_SCATTER: RawProgram = {
     { name: 'dW', access: 'read_write', type: 'f32' },
   ],
   uniforms: SHAPE,
-  body: `${HEAD}
+  body: `${FLAT_MAIN}
   let width = 2 * u.e + u.pw;
   let nS = u.n * 2 * u.e;
   if (idx < nS) {
@@ -203,7 +198,7 @@ const GRAD_HOST: RawProgram = {
     { name: 'dW', access: 'read_write', type: 'f32' },
   ],
   uniforms: SHAPE,
-  body: `${HEAD}
+  body: `${FLAT_MAIN}
   let width = 2 * u.e + u.pw;
   let nId = u.rows * u.e;
   if (idx < nId) {

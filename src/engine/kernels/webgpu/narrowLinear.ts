@@ -10,17 +10,12 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { MmctrError } from '../../../errors';
-import { type RawProgram, allocOnGpu, runRaw, workgroupGrid } from './raw';
+import { type RawProgram, allocOnGpu, runRaw, workgroupGrid, FLAT_MAIN } from './raw';
 
 const WG = 256;
 /** Widest output this op takes (a thread per output loops over k; a thread per dW entry over the rows). */
 export const NARROW_LINEAR_MAX_OUT = 8;
 
-const HEAD = `
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid : vec3<u32>, @builtin(num_workgroups) nwg : vec3<u32>,
-        @builtin(local_invocation_index) lid : u32) {
-  let idx = i32(wid.x + wid.y * nwg.x) * ${WG} + i32(lid);`;
 
 const SHAPE: RawProgram['uniforms'] = [
   { name: 'rows', type: 'i32' },
@@ -37,7 +32,7 @@ const FORWARD: RawProgram = {
     { name: 'y', access: 'read_write', type: 'f32' },
   ],
   uniforms: SHAPE,
-  body: `${HEAD}
+  body: `${FLAT_MAIN}
   if (idx >= u.rows * u.o) { return; }
   let r = idx / u.o;
   let j = idx - r * u.o;
@@ -59,7 +54,7 @@ const BACKWARD: RawProgram = {
     { name: 'db', access: 'read_write', type: 'f32' },
   ],
   uniforms: SHAPE,
-  body: `${HEAD}
+  body: `${FLAT_MAIN}
   let nx = u.rows * u.k;
   if (idx < nx) {
     let r = idx / u.k;

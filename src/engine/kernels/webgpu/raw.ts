@@ -95,6 +95,24 @@ function maxWorkgroupsPerDim(b: BackendInternals): number {
   return b.device.limits.maxComputeWorkgroupsPerDimension ?? 65535;
 }
 
+/** Threads per workgroup of the flat raw programs (one invocation per element). */
+export const FLAT_WG = 256;
+
+/**
+ * WGSL opening the `main` of a flat program: `idx` is the invocation's linear index over a `flatGrid` dispatch (it
+ * may run past the element count: the body checks). The body continues after it and closes the brace.
+ */
+export const FLAT_MAIN = `
+@compute @workgroup_size(${FLAT_WG})
+fn main(@builtin(workgroup_id) wid : vec3<u32>, @builtin(num_workgroups) nwg : vec3<u32>,
+        @builtin(local_invocation_index) lid : u32) {
+  let idx = i32(wid.x + wid.y * nwg.x) * ${FLAT_WG} + i32(lid);`;
+
+/** The dispatch grid of a flat program over `n` elements. */
+export function flatGrid(n: number): [number, number, number] {
+  return workgroupGrid(Math.ceil(n / FLAT_WG));
+}
+
 /** [x, y, 1] workgroups covering `n` (linear index `wid.x + wid.y * nwg.x` in the shader; may exceed n). */
 export function workgroupGrid(n: number, maxPerDim = 65535): [number, number, number] {
   const total = Math.max(1, Math.ceil(n));
