@@ -13,8 +13,11 @@
  *   npm run bench:oracle-gap                     (6 trainings: ~10–40 s each on the native backend, minutes on wasm)
  *   node --import tsx bench/oracleGap.ts [--data data/small] [--tables fused,truth] [--fracs 0.25,0.5,1]
  *        [--preset dinSmall] [--epochs 4] [--batch-size 512] [--lr 0.002] [--patience 1] [--seed 20242025] [--merge]
- * `--merge` keeps the rows of other (table, frac) pairs from the previous results made with the same settings, so
- * the grid can be filled over several invocations. The results are rewritten after every training.
+ * `--merge` keeps the rows of other (data, table, frac) triples from the previous results made with the same settings
+ * (the data folder is part of a row's key, not of the settings), so the grid can be filled over several invocations
+ * and data folders (e.g. data/small and a larger `mmctr synth --users … --train-rows …` folder) sit side by side;
+ * each folder's rows are compared with its own oracle (<data>/oracle/ground_truth.json). The results are rewritten
+ * after every training.
  *
  * Writes bench/results/oracleGap.{md,json}.
  */
@@ -62,8 +65,8 @@ const TABLES: readonly TableDef[] = [
 const BAR_GAP = 0.01;
 const RESULTS_NAME = 'oracleGap';
 const RESULTS_JSON = path.resolve('bench/results', `${RESULTS_NAME}.json`);
-/** Flags that pick rows of the grid without changing its settings (for --merge). */
-const SELECTION_FLAGS = ['--tables', '--fracs'];
+/** Flags that pick rows of the grid without changing its settings (for --merge); the data folder is a row key. */
+const SELECTION_FLAGS = ['--data', '--tables', '--fracs'];
 /** The fused table's spec: `mmctr embed`'s defaults, Word2Vec on one thread (bit-reproducible). */
 const FUSED_SPEC: Partial<EmbedSpec> = { word2vec: { threads: 1 } };
 
@@ -112,15 +115,36 @@ if (!Number.isSafeInteger(trainConfig.seed) || trainConfig.seed < 0) throw new E
 
 /** The ground truth's figures quoted beside the table. */
 interface GroundTruth {
+  scale?: string;
+  sizes?: Record<string, number>;
+  sizeOverrides?: Record<string, number>;
   oracleAuc?: { valid?: number; test?: number };
   diagnostics?: { auc?: { valid?: Record<string, number> } };
 }
-const groundTruthFile = path.join(root, 'oracle', 'ground_truth.json');
-if (!existsSync(groundTruthFile)) throw new Error(`${groundTruthFile}: not found; this benchmark needs synthetic data with its oracle (mmctr synth)`);
-const gt = JSON.parse(readFileSync(groundTruthFile, 'utf8')) as GroundTruth;
-const oracle = gt.oracleAuc?.valid;
-if (typeof oracle !== 'number') throw new Error(`${groundTruthFile}: no oracleAuc.valid`);
-const diag = gt.diagnostics?.auc?.valid ?? {};
+
+/** One data folder's oracle: its ground truth, valid oracle AUC and the generator's valid diagnostics. */
+interface FolderOracle {
+  file: string;
+  gt: GroundTruth;
+  oracle: number;
+  diag: Record<string, number>;
+}
+
+const oracles = new Map<string, FolderOracle>();
+/** The oracle of a data folder (as given on the command line), read once; throws when it has none. */
+function oracleOf(dataRoot: string): FolderOracle {
+  const known = oracles.get(dataRoot);
+  if (known) return known;
+  const file = path.join(dataRoot, 'oracle', 'ground_truth.json');
+  if (!existsSync(file)) throw new Error(`${file}: not found; this benchmark needs synthetic data with its oracle (mmctr synth)`);
+  const gt = JSON.parse(readFileSync(file, 'utf8')) as GroundTruth;
+  const oracle = gt.oracleAuc?.valid;
+  if (typeof oracle !== 'number') throw new Error(`${file}: no oracleAuc.valid`);
+  const o = { file, gt, oracle, diag: gt.diagnostics?.auc?.valid ?? {} };
+  oracles.set(dataRoot, o);
+  return o;
+}
+const { oracle } = oracleOf(root);
 
 /** runs/oracle-gap/<data folder as a slug>: the fused table and what it was computed from. */
 const cacheDir = path.join('runs', 'oracle-gap', path.relative('.', path.resolve(root)).replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[._]+/, '') || 'root');
@@ -174,22 +198,28 @@ async function itemTableFor(name: TableName, base: ItemTable): Promise<{ table: 
 }
 
 const describeArgs = (a: Partial<DinArgs>) => (Object.keys(a).length ? `${preset} + ${Object.entries(a).map(([k, v]) => `${k} ${v}`).join(', ')}` : preset);
-const keyOf = (r: Row) => `${r.table} @ ${r.frac}`;
+const keyOf = (r: Row) => `${r.data} ${r.table} @ ${r.frac}`;
 const tableOrder = (r: Row) => TABLES.findIndex((t) => t.name === r.table);
-const compareRows = (a: Row, b: Row) => tableOrder(a) - tableOrder(b) || Number(a.frac) - Number(b.frac);
+const compareRows = (a: Row, b: Row) =>
+  String(a.data).localeCompare(String(b.data)) || tableOrder(a) - tableOrder(b) || Number(a.frac) - Number(b.frac);
 const command =
   `node --import tsx bench/oracleGap.ts --data ${root} --preset ${preset} --epochs ${args.epochs} --batch-size ${args['batch-size']} ` +
   `--lr ${args.lr} --patience ${args.patience} --seed ${args.seed} --tables ${tables.map((t) => t.name).join(',')} --fracs ${fracs.join(',')}${args.merge ? ' --merge' : ''}`;
 const previous = args.merge ? readPreviousResults(RESULTS_JSON) : null;
+if (previous) {
+  // Results written before the data column: their rows are of the folder named in their command.
+  const before = /(?:^| )--data (\S+)/.exec(previous.command)?.[1] ?? 'data/small';
+  previous.rows = previous.rows.map((r) => ('data' in r ? r : { data: before, ...r }));
+}
 
 /** Per table: the least-squares line of AUC against log2(train rows) and where it would reach oracle − BAR_GAP. */
-function fitNotes(rows: readonly Row[]): string[] {
-  const target = oracle! - BAR_GAP;
+function fitNotes(rows: readonly Row[], oracle: number): string[] {
+  const target = oracle - BAR_GAP;
   return TABLES.flatMap((t) => {
     const pts: CurvePoint[] = rows.filter((r) => r.table === t.name).map((r) => ({ trainRows: Number(r['train rows']), auc: Number(r['valid AUC']) }));
     if (pts.length === 0) return [];
     const line = fitLog2Line(pts);
-    if (!line) return [`${t.name}: one row count measured; no line fitted.`];
+    if (!line) return [`${rows[0].data} ${t.name}: one row count measured; no line fitted.`];
     const full = Math.max(...pts.map((p) => p.trainRows));
     const reach = (l: Log2Line) => {
       const n = rowsAtAuc(l, target);
@@ -202,11 +232,38 @@ function fitNotes(rows: readonly Row[]): string[] {
     const largest = [...new Set(pts.map((p) => p.trainRows))].sort((a, b) => b - a).slice(0, 2);
     const local = largest.length === 2 && new Set(pts.map((p) => p.trainRows)).size > 2 ? fitLog2Line(pts.filter((p) => largest.includes(p.trainRows))) : null;
     return [
-      `${t.name}: slope ${slope(line)} valid AUC per doubling of train rows (least squares over ${line.points} fracs, R² ${line.r2.toFixed(3)}). ` +
+      `${rows[0].data} ${t.name}: slope ${slope(line)} valid AUC per doubling of train rows (least squares over ${line.points} fracs, R² ${line.r2.toFixed(3)}). ` +
         `EXTRAPOLATION of that straight line in log2(train rows), not a measurement (AUC bends down as it nears its ceiling, so the line is optimistic): it reaches oracle − ${BAR_GAP} = ${target.toFixed(4)} at ${reach(line)}.` +
         (local ? ` The same extrapolation from the two largest row counts only (local slope ${slope(local)}): ${reach(local)}.` : ''),
     ];
   });
+}
+
+/** A data folder's notes: its sizes and oracle, bar (c) on its rows, the generator's diagnostics, the fitted lines. */
+function folderNotes(dataRoot: string, rows: readonly Row[]): string[] {
+  let o: FolderOracle;
+  try {
+    o = oracleOf(dataRoot);
+  } catch (e) {
+    return [`**${dataRoot}**: ${(e as Error).message}; its rows are kept as measured.`];
+  }
+  const { gt, oracle, diag } = o;
+  const S = gt.sizes ?? {};
+  const over = Object.keys(gt.sizeOverrides ?? {});
+  const best = rows.reduce<Row | null>((b, r) => (b === null || Number(r['valid AUC']) > Number(b['valid AUC']) ? r : b), null);
+  return [
+    `**${dataRoot}** (${gt.scale ?? '?'} scale${over.length ? `, sizes overridden: ${over.join(', ')}` : ''}; ${S.numItems} items, ${S.numUsers} users, ` +
+      `train ${S.trainRows}, valid ${S.validRows}, item_seq ${S.itemSeqRows} rows): oracle valid AUC ${oracle.toFixed(6)} (test ${gt.oracleAuc?.test?.toFixed(6) ?? '-'}), ${o.file}. ` +
+      (best
+        ? `Bar (c), best model within ${BAR_GAP} of the oracle: **${oracle - Number(best['valid AUC']) <= BAR_GAP ? 'met' : 'NOT met'}** (best ${best.table} @ ${best.frac}: ${best['valid AUC']}, gap ${best['gap to oracle']}).`
+        : 'Bar (c): no run finished yet.'),
+    ...(diag.latentFromItemEmb !== undefined
+      ? [`${dataRoot}: generator's diagnostic latentFromItemEmb (valid) ${diag.latentFromItemEmb.toFixed(6)}: the planted click function evaluated with item latents regressed from item_emb — an information ceiling for content-only item vectors (gap ${(oracle - diag.latentFromItemEmb).toFixed(4)} to the oracle).`]
+      : []),
+    ...(Object.keys(diag).length ? [`${dataRoot}: other valid diagnostics of the generator: ${Object.entries(diag).filter(([k]) => k !== 'latentFromItemEmb').map(([k, v]) => `${k} ${v}`).join(', ')}.`] : []),
+    ...fitNotes(rows, oracle),
+    ...capNote(rows),
+  ];
 }
 
 /** Runs still improving at the epoch cap: their AUC is limited by optimiser steps as much as by rows. */
@@ -231,28 +288,19 @@ async function main(): Promise<void> {
 
   const write = () => {
     const merged = mergeRows(fresh, command, previous, { key: keyOf, selectionFlags: SELECTION_FLAGS, compare: compareRows });
-    const best = merged.rows.reduce<Row | null>((b, r) => (b === null || Number(r['valid AUC']) > Number(b['valid AUC']) ? r : b), null);
-    const bar = best
-      ? `Bar (c), best model within ${BAR_GAP} of the oracle: **${oracle! - Number(best['valid AUC']) <= BAR_GAP ? 'met' : 'NOT met'}** on these runs (best ${keyOf(best)}: ${best['valid AUC']}, gap ${best['gap to oracle']}).`
-      : `Bar (c): no run finished yet.`;
+    const folders = [...new Set(merged.rows.map((r) => String(r.data)))];
     writeResults({
       name: RESULTS_NAME,
-      title: `Oracle gap on ${root}: DIN (${preset}) valid AUC by item table and train rows`,
+      title: `Oracle gap: DIN (${preset}) valid AUC by data folder, item table and train rows`,
       command,
       rows: merged.rows,
       notes: [
-        bar,
-        `Oracle valid AUC ${oracle!.toFixed(6)} (test ${gt.oracleAuc?.test?.toFixed(6) ?? '-'}), ${groundTruthFile}. Gap to oracle = oracle − best valid AUC.`,
-        ...(diag.latentFromItemEmb !== undefined
-          ? [`Generator's diagnostic latentFromItemEmb (valid) ${diag.latentFromItemEmb.toFixed(6)}: the planted click function evaluated with item latents regressed from item_emb — an information ceiling for content-only item vectors (gap ${(oracle! - diag.latentFromItemEmb).toFixed(4)} to the oracle).`]
-          : []),
-        ...(Object.keys(diag).length ? [`Other valid diagnostics of the generator: ${Object.entries(diag).filter(([k]) => k !== 'latentFromItemEmb').map(([k, v]) => `${k} ${v}`).join(', ')}.`] : []),
-        ...fitNotes(merged.rows),
-        ...capNote(merged.rows),
-        `Training: ${describeArgs({})} (per table as in the model column), Adam lr ${args.lr}, batch ${args['batch-size']}, at most ${args.epochs} epochs, early stop after ${args.patience} evaluation(s) without gain (the trainer's lr × 0.1 on plateau), seed ${args.seed} (model and shuffle); history 64. Train rows: the first frac·N of the stored (shuffled) train split; valid: all ${data.valid.rows} rows.`,
+        ...folders.flatMap((d) => folderNotes(d, merged.rows.filter((r) => r.data === d))),
+        `Gap to oracle = the data folder's oracle valid AUC − the row's valid AUC.`,
+        `Training: ${describeArgs({})} (per table as in the model column), Adam lr ${args.lr}, batch ${args['batch-size']}, at most ${args.epochs} epochs, early stop after ${args.patience} evaluation(s) without gain (the trainer's lr × 0.1 on plateau), seed ${args.seed} (model and shuffle); history 64. Train rows: the first frac·N of the stored (shuffled) train split of the row's data folder; valid: all of its valid rows (${root}: ${data.valid.rows}).`,
         `Backend: ${backend.line.replace(/^backend:\s*/, '')}. train s = wall time of train() (training + evaluation); samples/s = train rows per second of optimiser steps. Other processes shared the cores (this process at nice ${os.getPriority()}); load average (1/5/15 min) per row, and ${loadBefore} before this invocation, ${loadAverage()} at this write.`,
         ...TABLES.filter((t) => merged.rows.some((r) => r.table === t.name)).map((t) => `Table ${t.name}: ${t.description}.`),
-        ...tableNotes,
+        ...tableNotes.map((n) => `${root}: ${n}`),
         ...merged.notes,
       ],
     });
@@ -277,6 +325,7 @@ async function main(): Promise<void> {
       model.dispose();
       const auc = res.best?.valid.auc ?? NaN;
       fresh.push({
+        data: root,
         table: def.name,
         frac,
         'train rows': n,
@@ -284,7 +333,7 @@ async function main(): Promise<void> {
         'valid AUC': Number(auc.toFixed(5)),
         'best epoch': res.best?.epoch ?? '-',
         'AUC per epoch': res.history.map((h) => h.valid.auc.toFixed(4)).join(' / '),
-        'gap to oracle': Number((oracle! - auc).toFixed(5)),
+        'gap to oracle': Number((oracle - auc).toFixed(5)),
         'train s': Math.round(seconds),
         'samples/s': Math.round(res.samplesPerSecond),
         load: `${before} → ${loadAverage()}`,

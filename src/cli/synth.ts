@@ -1,10 +1,22 @@
 /**
- * `mmctr synth --scale <tiny|small|full> --out <dir> --seed <n>`: synthetic MicroLens_1M_x1 data with a known
- * ground truth (see src/data/synth). Prints a summary with the oracle AUC.
+ * `mmctr synth --scale <tiny|small|full> --out <dir> --seed <n> [--users n] [--train-rows n] [--valid-rows n]
+ * [--test-rows n] [--item-seq-rows n]`: synthetic MicroLens_1M_x1 data with a known ground truth (see
+ * src/data/synth). The size flags override the scale's sizes (items and tags stay the scale's), so data can be made
+ * at any scale up to the real one. Prints a summary with the oracle AUC.
  */
 import type { Command } from 'commander';
 import { MmctrError } from '../errors';
-import { DEFAULT_SYNTH_SEED, SYNTH_SCALES, synthesize, type SynthReport, type SynthScale } from '../data/synth';
+import {
+  DEFAULT_SYNTH_SEED,
+  scaleSizes,
+  SYNTH_SCALES,
+  SYNTH_SIZE_FLAGS,
+  synthesize,
+  type SynthReport,
+  type SynthScale,
+  type SynthSizeOverrideKey,
+  type SynthSizes,
+} from '../data/synth';
 
 export interface SynthCliOptions {
   scale: SynthScale;
@@ -12,6 +24,8 @@ export interface SynthCliOptions {
   seed: number;
   progress: boolean;
   retrieval: boolean;
+  /** Sizes that replace the scale's (users, train/valid/test/item_seq rows). Default: none (absent). */
+  sizes?: Partial<Pick<SynthSizes, SynthSizeOverrideKey>>;
 }
 
 export interface RawSynthFlags {
@@ -20,6 +34,38 @@ export interface RawSynthFlags {
   seed?: string;
   progress?: boolean;
   retrieval?: boolean;
+  users?: string;
+  trainRows?: string;
+  testRows?: string;
+  validRows?: string;
+  itemSeqRows?: string;
+}
+
+/** RawSynthFlags field (commander's camel case) of each size flag. */
+const SIZE_FIELDS: Record<SynthSizeOverrideKey, keyof RawSynthFlags> = {
+  numUsers: 'users',
+  trainRows: 'trainRows',
+  validRows: 'validRows',
+  testRows: 'testRows',
+  itemSeqRows: 'itemSeqRows',
+};
+
+/** The size flags given, each an integer in [1, the full scale's value]. */
+function parseSizeFlags(raw: RawSynthFlags): Partial<Pick<SynthSizes, SynthSizeOverrideKey>> | undefined {
+  const full = scaleSizes('full');
+  const out: Partial<Pick<SynthSizes, SynthSizeOverrideKey>> = {};
+  for (const key of Object.keys(SIZE_FIELDS) as SynthSizeOverrideKey[]) {
+    const text = raw[SIZE_FIELDS[key]];
+    if (text === undefined) continue;
+    const flag = SYNTH_SIZE_FLAGS[key];
+    const n = Number(text);
+    if (typeof text !== 'string' || !/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < 1) {
+      throw new MmctrError(`synth: ${flag} must be a positive integer, got '${String(text)}'`);
+    }
+    if (n > full[key]) throw new MmctrError(`synth: ${flag} ${n} is more than the full scale's ${full[key]} (the real data's size)`);
+    out[key] = n;
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
 }
 
 /** Validates raw commander values once. */
@@ -33,7 +79,15 @@ export function parseSynthOptions(raw: RawSynthFlags): SynthCliOptions {
   if (!/^\d+$/.test(seedText) || !Number.isSafeInteger(seed)) {
     throw new MmctrError(`synth: --seed must be a non-negative integer, got '${seedText}'`);
   }
-  return { scale, out: raw.out ?? `data/${scale}`, seed, progress: raw.progress !== false, retrieval: raw.retrieval !== false };
+  const sizes = parseSizeFlags(raw);
+  return {
+    scale,
+    out: raw.out ?? `data/${scale}`,
+    seed,
+    progress: raw.progress !== false,
+    retrieval: raw.retrieval !== false,
+    ...(sizes ? { sizes } : {}),
+  };
 }
 
 const f3 = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : String(x));
@@ -42,8 +96,10 @@ const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
 /** Human-readable summary of a generation. */
 export function formatSynthReport(r: SynthReport): string {
   const a = r.diagnostics.auc;
+  const over = Object.entries(r.sizeOverrides);
   const lines = [
-    `synthetic MicroLens_1M_x1 (${r.scale}, seed ${r.seed}) → ${r.outDir}`,
+    `synthetic MicroLens_1M_x1 (${r.scale}${over.length ? ` with sizes overridden: ${over.map(([k, v]) => `${k} ${v}`).join(', ')}` : ''}, ` +
+      `seed ${r.seed}) → ${r.outDir}`,
     `  items ${r.sizes.numItems}, tags ${r.sizes.numTags}, users ${r.sizes.numUsers}; ` +
       `rows: train ${r.sizes.trainRows}, valid ${r.sizes.validRows}, test ${r.sizes.testRows}, item_seq ${r.sizes.itemSeqRows}`,
     `  positive rate: train ${f3(r.positiveRate.train)}, valid ${f3(r.positiveRate.valid)}, test ${f3(r.positiveRate.test)}`,
@@ -77,14 +133,21 @@ export function register(program: Command): void {
     )
     .option('--scale <scale>', `size: ${SYNTH_SCALES.join(' | ')} (full = the real row counts)`, 'small')
     .option('--out <dir>', 'data root to write (default: data/<scale>)')
-    .option('--seed <n>', 'root seed; same seed and scale give the same bytes', String(DEFAULT_SYNTH_SEED))
+    .option('--seed <n>', 'root seed; same seed, scale and sizes give the same bytes', String(DEFAULT_SYNTH_SEED))
+    .option('--users <n>', "users (default: the scale's; at most the full 1,000,000)")
+    .option('--train-rows <n>', "train.parquet rows (default: the scale's; at most the distinct train prefixes of the users' sequences)")
+    .option('--valid-rows <n>', "valid.parquet rows (default: the scale's; valid + test rows at most the users)")
+    .option('--test-rows <n>', "test.parquet rows (default: the scale's)")
+    .option('--item-seq-rows <n>', "item_seq.parquet rows (default: the scale's; at most the distinct prefixes of the users' sequences)")
     .option('--no-progress', 'print no progress lines on stderr')
     .option('--no-retrieval', 'skip the nearest-neighbour and co-occurrence diagnostics')
     .addHelpText(
       'after',
       '\nWrites <out>/MicroLens_1M_x1/{train,valid,test,item_info}.parquet,\n' +
         '<out>/{item_feature,item_emb,item_seq}.parquet and the ground truth under <out>/oracle/\n' +
-        '(true p per valid/test row, item and user truth, ground_truth.json).',
+        '(true p per valid/test row, item and user truth, ground_truth.json).\n' +
+        'Size flags override the scale\'s sizes (items and tags stay the scale\'s), e.g. small with 4× users and rows:\n' +
+        '  mmctr synth --scale small --users 128000 --train-rows 600000 --item-seq-rows 800000 --out runs/scale4',
     )
     .action(async (raw: RawSynthFlags) => {
       const o = parseSynthOptions(raw);
@@ -94,6 +157,7 @@ export function register(program: Command): void {
         seed: o.seed,
         progress: o.progress,
         skipRetrievalDiagnostics: !o.retrieval,
+        ...(o.sizes ? { overrides: { sizes: o.sizes } } : {}),
       });
       process.stdout.write(formatSynthReport(report));
     });

@@ -170,6 +170,21 @@ export type SynthOverrides = DeepPartial<Omit<SynthConfig, 'scale'>>;
 
 export class SynthConfigError extends MmctrError {}
 
+/** Overridden sizes the users' sequences cannot supply without repeating rows or sharing valid/test users. */
+export class SynthSizeError extends SynthConfigError {
+  constructor(
+    /** The size asked for, e.g. `trainRows`. */
+    readonly size: SynthSizeOverrideKey,
+    /** The value asked for (valid + test rows for the evaluation users). */
+    readonly asked: number,
+    /** The most the sequences can supply. */
+    readonly possible: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 const SIZES: Record<SynthScale, SynthSizes> = {
   tiny: { numItems: 400, numTags: 60, numUsers: 500, trainRows: 4_000, validRows: 1_000, testRows: 1_000, itemSeqRows: 3_000 },
   small: {
@@ -191,6 +206,31 @@ const SIZES: Record<SynthScale, SynthSizes> = {
     itemSeqRows: 6_000_000,
   },
 };
+
+/** The fixed sizes of a scale (a copy). */
+export function scaleSizes(scale: SynthScale): SynthSizes {
+  return { ...SIZES[scale] };
+}
+
+/** Sizes that may be overridden on the command line (items and tags stay the scale's), with their flags. */
+export type SynthSizeOverrideKey = 'numUsers' | 'trainRows' | 'validRows' | 'testRows' | 'itemSeqRows';
+
+/** `mmctr synth` flag of each overridable size, in the order the flags are listed. */
+export const SYNTH_SIZE_FLAGS: Readonly<Record<SynthSizeOverrideKey, string>> = {
+  numUsers: '--users',
+  trainRows: '--train-rows',
+  validRows: '--valid-rows',
+  testRows: '--test-rows',
+  itemSeqRows: '--item-seq-rows',
+};
+
+/** The sizes of a resolved config that differ from its scale's fixed sizes (empty when none does). */
+export function sizeOverridesOf(cfg: Pick<SynthConfig, 'scale' | 'sizes'>): Partial<SynthSizes> {
+  const base = SIZES[cfg.scale];
+  const out: Partial<SynthSizes> = {};
+  for (const k of Object.keys(base) as (keyof SynthSizes)[]) if (cfg.sizes[k] !== base[k]) out[k] = cfg.sizes[k];
+  return out;
+}
 
 function baseConfig(scale: SynthScale): SynthConfig {
   const groups: Record<SynthScale, [number, number]> = { tiny: [8, 8], small: [24, 32], full: [32, 64] };

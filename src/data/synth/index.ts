@@ -25,6 +25,7 @@ import { drawLabels, logitsWithoutIntercept, probabilities, scoreRows, solveInte
 import {
   DEFAULT_SYNTH_SEED,
   resolveSynthConfig,
+  sizeOverridesOf,
   type SynthConfig,
   type SynthOverrides,
   type SynthScale,
@@ -33,9 +34,9 @@ import {
 import type { SplitEval } from './diagnostics';
 import { makeContent, makeItems, makeItemVectors, type ItemContent } from './items';
 import { groundTruthDocument, mean, round, roundDeep, synthDiagnostics, type SynthDiagnostics } from './report';
-import { drawTargets, selectEvalRows, selectPrefixRows, shuffleRows } from './rows';
+import { checkRowSupply, drawTargets, selectEvalRows, selectPrefixRows, shuffleRows } from './rows';
 import { TableWriter } from './tables';
-import { makeUsers } from './users';
+import { drawSeqOffsets, makeUsers } from './users';
 
 export * from './config';
 export type { ProxyAucs, LengthStats } from './diagnostics';
@@ -61,6 +62,8 @@ export interface SynthReport {
   scale: SynthScale;
   seed: number;
   sizes: SynthSizes;
+  /** The sizes that differ from the scale's fixed ones (empty when none). */
+  sizeOverrides: Partial<SynthSizes>;
   config: SynthConfig;
   /** Intercept b0 of the click logit. */
   intercept: number;
@@ -94,6 +97,10 @@ export async function synthesize(opts: SynthOptions): Promise<SynthReport> {
   };
   const root = rng(seed);
   const S = cfg.sizes;
+  // Overridden sizes must be suppliable by the users' sequences: checked before any work (lengths are a cheap stream).
+  const sizeOverrides = sizeOverridesOf(cfg);
+  const overridden = new Set(Object.keys(sizeOverrides) as (keyof SynthSizes)[]);
+  if (overridden.size > 0) checkRowSupply(S, drawSeqOffsets(cfg, root), overridden, cfg.scale);
   const writer = new TableWriter(opts.outDir, { numItems: S.numItems, numTags: S.numTags, numUsers: S.numUsers });
   mkdirSync(opts.outDir, { recursive: true });
 
@@ -200,6 +207,7 @@ export async function synthesize(opts: SynthOptions): Promise<SynthReport> {
     scale: cfg.scale,
     seed,
     sizes: S,
+    sizeOverrides,
     config: cfg,
     intercept: b0,
     positiveRate,

@@ -6,7 +6,7 @@ import type { Rng } from '../../util/rng';
 import { MICROLENS_DIMS } from '../schema';
 import { exactAuc } from './auc';
 import { logitsWithoutIntercept, scoreRows } from './clicks';
-import type { SynthConfig } from './config';
+import { sizeOverridesOf, type SynthConfig } from './config';
 import {
   chancePrecision,
   cooccurrenceSketch,
@@ -166,6 +166,8 @@ export function groundTruthDocument(g: GroundTruthInput) {
     seed,
     scale: cfg.scale,
     sizes: S,
+    // Only when some size differs from the scale's, so the fixed scales' files keep their bytes.
+    ...(Object.keys(sizeOverridesOf(cfg)).length > 0 ? { sizeOverrides: sizeOverridesOf(cfg) } : {}),
     conventions: {
       storedSeqLen: MICROLENS_DIMS.storedSeqLen,
       padding: 'every stored history is exactly 100 int64 ids, left-padded with 0, newest item rightmost',

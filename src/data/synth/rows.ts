@@ -14,7 +14,7 @@
  */
 import { MICROLENS_DIMS } from '../schema';
 import { AliasTable, type Rng } from '../../util/rng';
-import type { SynthConfig } from './config';
+import { SYNTH_SIZE_FLAGS, SynthSizeError, type SynthConfig, type SynthSizeOverrideKey, type SynthSizes } from './config';
 import type { ItemTruth } from './items';
 import { InterestSampler, type UserTruth } from './users';
 
@@ -69,6 +69,48 @@ export function selectPrefixRows(users: UserTruth, count: number, lastOffset: nu
     }
   }
   return { rows: count, user, prefix, ...emptyTargets(count) };
+}
+
+/** Distinct prefixes t ∈ [MIN_PREFIX, L_u − lastOffset] over all users (offsets as in `UserTruth.seqOffsets`). */
+export function countPrefixes(seqOffsets: Int32Array, lastOffset: number): number {
+  let P = 0;
+  for (let u = 1; u + 1 < seqOffsets.length; u++) P += Math.max(0, seqOffsets[u + 1] - seqOffsets[u] - lastOffset - MIN_PREFIX + 1);
+  return P;
+}
+
+/**
+ * Checks that overridden sizes can be supplied by the users' sequences without repeats: train rows ≤ distinct train
+ * prefixes, item_seq rows ≤ distinct item_seq prefixes, valid + test rows ≤ users (disjoint evaluation users).
+ * A requirement is checked only when one of its sizes is in `overridden`, so the fixed scales keep their own sizes
+ * (tiny reuses prefixes and users). Throws a SynthSizeError naming the `mmctr synth` flag.
+ */
+export function checkRowSupply(sizes: SynthSizes, seqOffsets: Int32Array, overridden: ReadonlySet<keyof SynthSizes>, scale: string): void {
+  const U = sizes.numUsers;
+  const given = (k: SynthSizeOverrideKey) => (overridden.has(k) ? `${SYNTH_SIZE_FLAGS[k]} ${sizes[k]}` : `${scale}'s ${sizes[k]}`);
+  const users = `${U} users (${overridden.has('numUsers') ? `${SYNTH_SIZE_FLAGS.numUsers} ${U}` : `${scale}'s`})`;
+  const touched = (...ks: SynthSizeOverrideKey[]) => ks.some((k) => overridden.has(k));
+  const prefixes = (key: 'trainRows' | 'itemSeqRows', lastOffset: number, what: string) => {
+    if (!touched('numUsers', key)) return;
+    const P = countPrefixes(seqOffsets, lastOffset);
+    if (sizes[key] > P) {
+      throw new SynthSizeError(key, sizes[key], P,
+        `synth: ${SYNTH_SIZE_FLAGS[key]}: asked for ${sizes[key]} rows (${given(key)}), but the sequences of the ${users} ` +
+          `have only ${P} distinct ${what} prefixes (t ∈ [${MIN_PREFIX}, L_u${lastOffset ? ` − ${lastOffset}` : ''}]); ` +
+          `ask for at most ${P} or raise ${SYNTH_SIZE_FLAGS.numUsers}`);
+    }
+  };
+  prefixes('trainRows', 1, 'train');
+  prefixes('itemSeqRows', 0, 'item_seq');
+  if (touched('numUsers', 'validRows', 'testRows')) {
+    const asked = sizes.validRows + sizes.testRows;
+    if (asked > U) {
+      const key = overridden.has('testRows') || !overridden.has('validRows') ? 'testRows' : 'validRows';
+      throw new SynthSizeError(key, asked, U,
+        `synth: ${SYNTH_SIZE_FLAGS.validRows} / ${SYNTH_SIZE_FLAGS.testRows}: valid + test rows need one distinct user each ` +
+          `(${given('validRows')} + ${given('testRows')} = ${asked}), but there are only ${users}; ` +
+          `ask for at most ${U} valid + test rows in all or raise ${SYNTH_SIZE_FLAGS.numUsers}`);
+    }
+  }
 }
 
 /**

@@ -67,6 +67,22 @@ function groupTable(items: Int32Array[]): AliasTable {
   return new AliasTable(items.map((ids) => ids.length));
 }
 
+/**
+ * Sequence offsets of users 1..numUsers (length numUsers + 2; user u's sequence is [offsets[u], offsets[u+1])).
+ * Drawn from their own stream, so they can be known (e.g. to check the sizes) before anything else is generated.
+ */
+export function drawSeqOffsets(cfg: SynthConfig, root: Rng): Int32Array {
+  const U = cfg.sizes.numUsers;
+  const p = cfg.users;
+  const rLen = root.fork('users/lengths');
+  const seqOffsets = new Int32Array(U + 2);
+  for (let u = 1; u <= U; u++) {
+    const len = Math.min(p.maxSeqLen, p.minSeqLen + Math.floor(Math.exp(p.seqLenLogMean + p.seqLenLogSd * rLen.normal())));
+    seqOffsets[u + 1] = seqOffsets[u] + len;
+  }
+  return seqOffsets;
+}
+
 export function makeUsers(cfg: SynthConfig, items: ItemTruth, root: Rng, prog?: Progress): UserTruth {
   const U = cfg.sizes.numUsers;
   const p = cfg.users;
@@ -93,12 +109,7 @@ export function makeUsers(cfg: SynthConfig, items: ItemTruth, root: Rng, prog?: 
   const truth = { n: U, nInterests, interestTopic, interestCommunity, interestWeight };
 
   // Sequence lengths, then items.
-  const rLen = root.fork('users/lengths');
-  const seqOffsets = new Int32Array(U + 2);
-  for (let u = 1; u <= U; u++) {
-    const len = Math.min(p.maxSeqLen, p.minSeqLen + Math.floor(Math.exp(p.seqLenLogMean + p.seqLenLogSd * rLen.normal())));
-    seqOffsets[u + 1] = seqOffsets[u] + len;
-  }
+  const seqOffsets = drawSeqOffsets(cfg, root);
   const seqItems = new Int32Array(seqOffsets[U + 1]);
   const sampler = new InterestSampler(items, p.poolPopularityExponent, p.fromTopic, p.fromCommunity);
   const rSeq = root.fork('users/sequences');
