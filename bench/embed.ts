@@ -37,7 +37,7 @@ import {
 import { setProgressEnabled } from '../src/util/progress';
 import { rng } from '../src/util/rng';
 import { EMBED_VARIANTS } from './lib/embedVariants';
-import { hasItemTruth, readItemTruth } from './lib/itemTruth';
+import { hasItemTruth, readItemTruth } from '../src/data/synth/itemTruthFile';
 import { writeResults, type Row } from './lib/results';
 
 const SELF = fileURLToPath(import.meta.url);

@@ -36,7 +36,7 @@ import { train } from '../src/train/trainer';
 import { setProgressEnabled } from '../src/util/progress';
 import { rng } from '../src/util/rng';
 import { EMBED_VARIANTS, type EmbedVariant } from './lib/embedVariants';
-import { hasItemTruth, readItemTruth } from './lib/itemTruth';
+import { hasItemTruth, readItemTruth } from '../src/data/synth/itemTruthFile';
 import { writeResults, type Row } from './lib/results';
 
 const { values: args } = parseArgs({

@@ -6,11 +6,9 @@
  * similarity wContent·cos(z_h, z_x) + wCommunity·[community_h = community_x] (wContent 1.5, wCommunity 1 on
  * data/small), and the last two carry the target's popularity and bias terms at unit scale.
  *
- * bench/lib/itemTruth.ts and src/notebooks/embeddings.ts read only topic and community of item_truth.parquet; the
- * latent, popularity and bias columns are read here (through the same file name).
+ * The file is read by the project's one reader (src/data/synth/itemTruthFile.ts), with latents and numbers.
  */
-import pl from 'nodejs-polars';
-import { itemTruthFile } from './itemTruth';
+import { readItemTruth } from '../../src/data/synth/itemTruthFile';
 
 /** Coordinates reserved for the community one-hot (communities 0..63). */
 export const COMMUNITY_SLOTS = 64;
@@ -31,13 +29,14 @@ export interface TruthItem {
 
 /** Reads every item of `<root>/oracle/item_truth.parquet` (synthetic data only). */
 export function readTruthItems(root: string): TruthItem[] {
-  const df = pl.readParquet(itemTruthFile(root), { columns: ['item_id', 'community', 'popularity_std', 'bias', 'latent'] });
-  const ids = df.getColumn('item_id').cast(pl.Int32).toTypedArray() as Int32Array;
-  const com = df.getColumn('community').cast(pl.Int32).toTypedArray() as Int32Array;
-  const pop = df.getColumn('popularity_std').cast(pl.Float64).toTypedArray() as Float64Array;
-  const bias = df.getColumn('bias').cast(pl.Float64).toTypedArray() as Float64Array;
-  const lat = df.getColumn('latent').toArray() as unknown as ArrayLike<number>[];
-  return Array.from(ids, (itemId, i) => ({ itemId, latent: lat[i], community: com[i], popularityStd: pop[i], bias: bias[i] }));
+  const t = readItemTruth(root, { numbers: true, latent: true });
+  const D = t.latentDim!;
+  const items: TruthItem[] = [];
+  for (let id = 0; id <= t.numItems; id++) {
+    if (t.community[id] < 0) continue; // not listed (row 0)
+    items.push({ itemId: id, latent: t.latent!.subarray(id * D, (id + 1) * D), community: t.community[id], popularityStd: t.popularityStd![id], bias: t.bias![id] });
+  }
+  return items;
 }
 
 /** [rows × dim] float32 item table (row = item id; rows of ids not listed stay zero) laid out as the header says. */

@@ -14,6 +14,7 @@ import pl from 'nodejs-polars';
 import { MmctrError } from '../errors';
 import { MICROLENS_DIMS, type InteractionSplit } from '../data/schema';
 import { loadItemFeatures, loadItemInfo, loadSplit } from '../data/load';
+import { hasItemTruth, itemTruthPath, readItemTruth } from '../data/synth/itemTruthFile';
 import { BACKEND_NAMES, parseBackendName, selectBackend } from '../engine/backend';
 import { predict } from '../eval/predict';
 import { buildContentTable } from '../features/embed';
@@ -151,16 +152,8 @@ function readValidTruth(root: string, rows: number): { label: Uint8Array; pTrue:
 
 /** Topic per item id from `<root>/oracle/item_truth.parquet` (−1 for ids it does not list). */
 function readTopics(root: string, numItems: number): Int32Array {
-  const file = path.join(root, 'oracle', 'item_truth.parquet');
-  if (!fs.existsSync(file)) throw new MmctrError(`${file} does not exist (the 2-D projection is coloured by the synthetic topic)`);
-  const df = pl.readParquet(file, { columns: ['item_id', 'topic'] });
-  const ids = df.getColumn('item_id').cast(pl.Int32).toTypedArray() as Int32Array;
-  const topics = df.getColumn('topic').cast(pl.Int32).toTypedArray() as Int32Array;
-  const out = new Int32Array(numItems + 1).fill(-1);
-  ids.forEach((id, i) => {
-    if (id >= 0 && id <= numItems) out[id] = topics[i];
-  });
-  return out;
+  if (!hasItemTruth(root)) throw new MmctrError(`${itemTruthPath(root)} does not exist (the 2-D projection is coloured by the synthetic topic)`);
+  return readItemTruth(root, { numItems }).topic;
 }
 
 /** Per run: best weights → valid ROC + calibration; metrics.jsonl → epochs. Runs without best.ckpt are skipped. */

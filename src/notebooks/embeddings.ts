@@ -6,9 +6,9 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import pl from 'nodejs-polars';
 import { MmctrError } from '../errors';
 import { MICROLENS_DIMS } from '../data/schema';
+import { hasItemTruth, readItemTruth as readItemTruthFile } from '../data/synth/itemTruthFile';
 import type { EmbedInputs } from '../features/embed';
 import { chanceLabelPrecision, labelPrecision, topNeighbours } from '../features/retrieval';
 import { createModel } from '../models/registry';
@@ -28,19 +28,8 @@ export interface ItemTruth {
 
 /** `<root>/oracle/item_truth.parquet` read into arrays of `numItems + 1`; null when the root has no oracle (real data). */
 export function readItemTruth(root: string, numItems: number): ItemTruth | null {
-  const file = path.join(root, 'oracle', 'item_truth.parquet');
-  if (!existsSync(file)) return null;
-  const df = pl.readParquet(file, { columns: ['item_id', 'topic', 'community'] });
-  const ids = df.getColumn('item_id').cast(pl.Int32).toTypedArray() as Int32Array;
-  const topics = df.getColumn('topic').cast(pl.Int32).toTypedArray() as Int32Array;
-  const communities = df.getColumn('community').cast(pl.Int32).toTypedArray() as Int32Array;
-  const topic = new Int32Array(numItems + 1).fill(-1);
-  const community = new Int32Array(numItems + 1).fill(-1);
-  ids.forEach((id, i) => {
-    if (id < 0 || id > numItems) throw new MmctrError(`${file}: item_id ${id} at row ${i} is outside 0..${numItems}`);
-    topic[id] = topics[i];
-    community[id] = communities[i];
-  });
+  if (!hasItemTruth(root)) return null;
+  const { topic, community } = readItemTruthFile(root, { numItems });
   return { topic, community };
 }
 

@@ -23,14 +23,14 @@ import {
   type EmbedSpec,
 } from '../../src/features';
 import { setProgressEnabled } from '../../src/util/progress';
-import { readItemTruth, type ItemTruthLabels } from '../../bench/lib/itemTruth';
+import { readItemTruth, type ItemTruthColumns } from '../../src/data/synth/itemTruthFile';
 
 const ROOT = path.resolve(__dirname, '../../data/tiny');
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'mmctr-embed-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 let inputs: EmbedInputs;
-let truth: ItemTruthLabels;
+let truth: ItemTruthColumns;
 const all = Int32Array.from({ length: 400 }, (_, i) => i + 1);
 
 beforeAll(async () => {
