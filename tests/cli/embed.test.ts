@@ -2,8 +2,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Command } from 'commander';
-import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { captureStdout, runCli } from '../helpers/cli';
 import { MmctrError } from '../../src/errors';
 import { parseEmbedOptions, register } from '../../src/cli/embed';
 import { loadItemInfo } from '../../src/data/load';
@@ -12,21 +12,9 @@ const ROOT = path.resolve(__dirname, '../../data/tiny');
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'mmctr-cli-embed-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-let out = '';
-beforeEach(() => {
-  out = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    out += String(chunk);
-    return true;
-  });
-});
-afterEach(() => vi.restoreAllMocks());
+const stdout = captureStdout();
 
-async function run(...argv: string[]): Promise<void> {
-  const program = new Command('mmctr').exitOverride();
-  register(program);
-  await program.parseAsync(argv, { from: 'user' });
-}
+const run = (...argv: string[]) => runCli([register], argv);
 
 describe('mmctr embed', () => {
   it('parses and validates flags once', () => {
@@ -62,9 +50,9 @@ describe('mmctr embed', () => {
   it('writes item_info.parquet and prints the explained variance', async () => {
     const dir = path.join(tmp, 'pm');
     await run('embed', '--data', ROOT, '--out', dir, '--strategy', 'per-modality-pca', '--no-progress', '--backend', 'typescript');
-    expect(out).toMatch(/^item_emb_d128 \(per-modality-pca\): per-modality-pca\(text 64, image 64\)/);
-    expect(out).toMatch(/explained variance: text 768 → 64: keeps \d+\.\d% of the variance/);
-    expect(out).toMatch(/explained variance: image 1024 → 64/);
+    expect(stdout()).toMatch(/^item_emb_d128 \(per-modality-pca\): per-modality-pca\(text 64, image 64\)/);
+    expect(stdout()).toMatch(/explained variance: text 768 → 64: keeps \d+\.\d% of the variance/);
+    expect(stdout()).toMatch(/explained variance: image 1024 → 64/);
     const info = await loadItemInfo(dir);
     expect(info.rows).toBe(401);
   });

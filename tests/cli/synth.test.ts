@@ -2,8 +2,8 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Command } from 'commander';
-import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { captureStdout, runCli } from '../helpers/cli';
 import pl from 'nodejs-polars';
 import { SynthSizeError } from '../../src/data/synth';
 import { MmctrError } from '../../src/errors';
@@ -12,21 +12,9 @@ import { parseSynthOptions, register } from '../../src/cli/synth';
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'mmctr-cli-synth-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-let out = '';
-beforeEach(() => {
-  out = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    out += String(chunk);
-    return true;
-  });
-});
-afterEach(() => vi.restoreAllMocks());
+const stdout = captureStdout();
 
-async function run(...argv: string[]): Promise<void> {
-  const program = new Command('mmctr').exitOverride();
-  register(program);
-  await program.parseAsync(argv, { from: 'user' });
-}
+const run = (...argv: string[]) => runCli([register], argv);
 
 describe('mmctr synth', () => {
   it('parses and validates flags once, with defaults', () => {
@@ -42,9 +30,9 @@ describe('mmctr synth', () => {
     await run('synth', '--scale', 'tiny', '--out', dir, '--seed', '11', '--no-progress', '--no-retrieval');
     expect(existsSync(path.join(dir, 'MicroLens_1M_x1', 'train.parquet'))).toBe(true);
     expect(existsSync(path.join(dir, 'oracle', 'ground_truth.json'))).toBe(true);
-    expect(out).toMatch(/synthetic MicroLens_1M_x1 \(tiny, seed 11\)/);
-    expect(out).toMatch(/oracle AUC: valid 0\.\d{3}, test 0\.\d{3}/);
-    expect(out).not.toMatch(/precision@/);
+    expect(stdout()).toMatch(/synthetic MicroLens_1M_x1 \(tiny, seed 11\)/);
+    expect(stdout()).toMatch(/oracle AUC: valid 0\.\d{3}, test 0\.\d{3}/);
+    expect(stdout()).not.toMatch(/precision@/);
   });
 
   it('parses the size flags: integers from 1 to the full scale, absent when none is given', () => {
@@ -82,8 +70,8 @@ describe('mmctr synth', () => {
     expect(gt.sizes).toEqual(want);
     expect(gt.config.sizes).toEqual(want);
     expect(gt.sizeOverrides).toEqual({ numUsers: 800, trainRows: 2500, validRows: 300, testRows: 400, itemSeqRows: 3500 });
-    expect(out).toMatch(/\(tiny with sizes overridden: numUsers 800, trainRows 2500, validRows 300, testRows 400, itemSeqRows 3500, seed 5\)/);
-    expect(out).toMatch(/items 400, tags 60, users 800; rows: train 2500, valid 300, test 400, item_seq 3500/);
+    expect(stdout()).toMatch(/\(tiny with sizes overridden: numUsers 800, trainRows 2500, validRows 300, testRows 400, itemSeqRows 3500, seed 5\)/);
+    expect(stdout()).toMatch(/items 400, tags 60, users 800; rows: train 2500, valid 300, test 400, item_seq 3500/);
     // Same seed and sizes: the same bytes in every file.
     const files = (d: string) => readdirSync(d, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => path.relative(d, path.join(e.parentPath, e.name))).sort();
     expect(files(b)).toEqual(files(a));

@@ -2,8 +2,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Command } from 'commander';
-import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { captureStdout, runCli } from '../helpers/cli';
 import { register } from '../../src/cli/figures';
 import { PAPER_FIGURES } from '../../src/plots/paperFigures';
 
@@ -11,21 +11,9 @@ const FIXTURE = path.resolve(__dirname, 'fixture');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mmctr-figures-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-let out = '';
-beforeEach(() => {
-  out = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    out += String(chunk);
-    return true;
-  });
-});
-afterEach(() => vi.restoreAllMocks());
+const stdout = captureStdout();
 
-async function run(...argv: string[]): Promise<void> {
-  const program = new Command('mmctr').exitOverride();
-  register(program);
-  await program.parseAsync(argv, { from: 'user' });
-}
+const run = (...argv: string[]) => runCli([register], argv);
 
 const fixtureArgs = (dir: string) => ['figures', '--out', dir, '--results', path.join(FIXTURE, 'results'), '--data-dir', path.join(FIXTURE, 'data')];
 
@@ -35,7 +23,7 @@ describe('mmctr figures', () => {
     const b = path.join(tmp, 'b');
     await run(...fixtureArgs(a));
     for (const f of PAPER_FIGURES) {
-      expect(out).toContain(path.join(a, `${f.name}.svg`));
+      expect(stdout()).toContain(path.join(a, `${f.name}.svg`));
       const png = fs.readFileSync(path.join(a, `${f.name}.png`));
       expect(png.readUInt32BE(16)).toBe(1008); // 504 px layout at scale 2
     }
