@@ -17,6 +17,7 @@ import { webGpuDinFirstLinear } from '../../src/engine/kernels/webgpu/dinFirstLi
 import { webGpuFeatureConcat } from '../../src/engine/kernels/webgpu/featureConcat';
 import { webGpuItemEncode } from '../../src/engine/kernels/webgpu/itemEncoder';
 import { webGpuNarrowLinear } from '../../src/engine/kernels/webgpu/narrowLinear';
+import { allocOnGpu } from '../../src/engine/kernels/webgpu/raw';
 import { probeWebGpu } from '../../src/engine/webgpu';
 import { countWebGpu } from '../../src/engine/webgpuCounters';
 import { createModel, type CtrModel } from '../../src/models';
@@ -325,6 +326,12 @@ describe.skipIf(!probe.adapter)('fused DIN ops on webgpu', () => {
       expect(mlp.reduce((n, [, v]) => n + v, 0)).toBe(5 + 4);
       tf.dispose([x, ...counted.result]);
       block.dispose();
+    });
+  });
+
+  it('a per-step tensor past the device storage-buffer limit is a clear error naming the shape and the remedy', async () => {
+    await onBackend('webgpu', () => {
+      expect(() => allocOnGpu([1 << 20, 1 << 12])).toThrow(/tensor of shape \[1048576,4096\] needs 16\.00 GiB, above this device's storage-buffer limit .*smaller --batch-size/);
     });
   });
 });
