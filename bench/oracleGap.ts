@@ -4,6 +4,9 @@
  * vectors lack what the oracle knows)? DIN `dinSmall` is trained on the first frac·N train rows for each item table:
  *   fused        the project's default Task 1 table (`mmctr embed` defaults: fuse concat-pca of concat-pca(text+image)
  *                and word2vec; Word2Vec on one thread so the table is reproducible), cached under runs/oracle-gap/
+ *   fused-clusters  an opt-in Task 1 table (runs/t1/summary.md): fuse concat of content and the residual of
+ *                Word2Vec (window 20) on content, + a one-hot block of spherical k-means clusters (k by silhouette,
+ *                value √0.5), unit RMS; cached like fused
  *   truth        the generator's true item vectors (bench/lib/truthItemTable.ts): what a perfect Task 1 would give
  *   truth-match  truth with DIN args {matchHeads: 4, pretrainedDim: 128} (only when --tables names it)
  * If truth at full rows is far above fused, the fused table lacks information; if AUC still rises steeply with
@@ -40,7 +43,7 @@ import { mergeRows, readPreviousResults } from './lib/mergeResults';
 import { writeResults, type Row } from './lib/results';
 import { readTruthItems, truthItemTable } from './lib/truthItemTable';
 
-type TableName = 'fused' | 'truth' | 'truth-match';
+type TableName = 'fused' | 'fused-clusters' | 'truth' | 'truth-match';
 
 interface TableDef {
   name: TableName;
@@ -57,6 +60,12 @@ const TABLES: readonly TableDef[] = [
     modelArgs: {},
     description: "the project's default Task 1 table (`mmctr embed` defaults: fuse concat-pca of concat-pca(text+image → 128) and word2vec over item_seq, unit RMS), Word2Vec on one thread",
   },
+  {
+    name: 'fused-clusters',
+    modelArgs: {},
+    description:
+      "`mmctr embed --fusion concat --w2v-window 20 --collaborative residual --clusters auto` (Word2Vec on one thread): fuse concat of concat-pca(text+image) and the least-squares residual of word2vec (window 20) on it, + a one-hot block of spherical k-means clusters of that residual (k by silhouette among 16, 24, 32, 48, 64; value √0.5), unit RMS",
+  },
   { name: 'truth', modelArgs: {}, description: TRUTH_DESCRIPTION },
   { name: 'truth-match', modelArgs: { matchHeads: 4, pretrainedDim: 128 }, description: `${TRUTH_DESCRIPTION}; DIN with 4 match heads on the full 128-d vector` },
 ];
@@ -69,6 +78,14 @@ const RESULTS_JSON = path.resolve('bench/results', `${RESULTS_NAME}.json`);
 const SELECTION_FLAGS = ['--data', '--tables', '--fracs'];
 /** The fused table's spec: `mmctr embed`'s defaults, Word2Vec on one thread (bit-reproducible). */
 const FUSED_SPEC: Partial<EmbedSpec> = { word2vec: { threads: 1 } };
+/** The fused-clusters table's spec (opt-in options of `mmctr embed`), Word2Vec on one thread. */
+const FUSED_CLUSTERS_SPEC: Partial<EmbedSpec> = {
+  word2vec: { threads: 1, window: 20 },
+  fusion: { mode: 'concat', collaborative: 'residual', clusters: { k: 'auto', weight: Math.SQRT1_2 } },
+};
+/** The computed tables and their specs (cached under runs/oracle-gap/<data>/<name>.{f32,json}). */
+const COMPUTED_SPECS = { fused: FUSED_SPEC, 'fused-clusters': FUSED_CLUSTERS_SPEC } as const satisfies Partial<Record<TableName, Partial<EmbedSpec>>>;
+type ComputedTable = keyof typeof COMPUTED_SPECS;
 
 const { values: args } = parseArgs({
   options: {
@@ -149,43 +166,48 @@ const { oracle } = oracleOf(root);
 /** runs/oracle-gap/<data folder as a slug>: the fused table and what it was computed from. */
 const cacheDir = path.join('runs', 'oracle-gap', path.relative('.', path.resolve(root)).replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[._]+/, '') || 'root');
 
-/** What the cached fused table depends on: the spec and the input files' sizes and times. */
-function fusedCacheKey(): string {
+/** What a cached computed table depends on: the spec and the input files' sizes and times. */
+function fusedCacheKey(spec: Partial<EmbedSpec>): string {
   const t = microlensTables();
   const files = [t.item_feature.path, t.item_seq.path].map((p) => {
     const s = statSync(path.join(root, p));
     return { file: p, size: s.size, mtimeMs: s.mtimeMs };
   });
-  return JSON.stringify({ root: path.resolve(root), spec: resolveEmbedSpec(FUSED_SPEC), files });
+  return JSON.stringify({ root: path.resolve(root), spec: resolveEmbedSpec(spec), files });
 }
 
-/** The fused table, from runs/oracle-gap/ when computed before from the same inputs. */
-async function fusedVectors(rows: number, dim: number): Promise<{ vectors: Float32Array; note: string }> {
-  const key = fusedCacheKey();
-  const bin = path.join(cacheDir, 'fused.f32');
-  const meta = path.join(cacheDir, 'fused.json');
+/** A computed table (fused, fused-clusters), from runs/oracle-gap/ when computed before from the same inputs. */
+async function fusedVectors(name: ComputedTable, rows: number, dim: number): Promise<{ vectors: Float32Array; note: string }> {
+  const spec = COMPUTED_SPECS[name];
+  const key = fusedCacheKey(spec);
+  const bin = path.join(cacheDir, `${name}.f32`);
+  const meta = path.join(cacheDir, `${name}.json`);
+  const described = path.join(cacheDir, `${name}.txt`);
   if (existsSync(bin) && existsSync(meta) && readFileSync(meta, 'utf8') === key) {
     const buf = readFileSync(bin);
     if (buf.byteLength === rows * dim * 4) {
-      return { vectors: new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength)), note: `read from ${bin}` };
+      const what = existsSync(described) ? ` (${readFileSync(described, 'utf8').trim()})` : '';
+      return { vectors: new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength)), note: `read from ${bin}${what}` };
     }
   }
   const t0 = performance.now();
   const inputs = await loadEmbedInputs(root);
-  const res = await computeEmbedding(inputs, FUSED_SPEC, { progress: false });
-  if (res.vectors.length !== rows * dim) throw new Error(`fused table: ${res.vectors.length / dim} rows, item_info has ${rows}`);
+  const res = await computeEmbedding(inputs, spec, { progress: false });
+  if (res.vectors.length !== rows * dim) throw new Error(`${name} table: ${res.vectors.length / dim} rows, item_info has ${rows}`);
   mkdirSync(cacheDir, { recursive: true });
   writeFileSync(bin, new Uint8Array(res.vectors.buffer, res.vectors.byteOffset, res.vectors.byteLength));
   writeFileSync(meta, key);
+  writeFileSync(described, res.description + '\n');
   return { vectors: res.vectors, note: `computed in ${((performance.now() - t0) / 1000).toFixed(0)} s (${res.description}), cached in ${bin}` };
 }
 
 async function itemTableFor(name: TableName, base: ItemTable): Promise<{ table: ItemTable; note: string }> {
   const { rows, cols } = base.emb;
   switch (name) {
-    case 'fused': {
-      const { vectors, note } = await fusedVectors(rows, cols);
-      return { table: { ...base, emb: { data: vectors, rows, cols } }, note: `fused table ${note}.` };
+    case 'fused':
+    case 'fused-clusters': {
+      const { vectors, note } = await fusedVectors(name, rows, cols);
+      return { table: { ...base, emb: { data: vectors, rows, cols } }, note: `${name} table ${note}.` };
     }
     case 'truth':
     case 'truth-match':

@@ -10,7 +10,7 @@ import { selectBackend } from '../engine/backend';
 import { loadNative } from '../engine/native';
 import { MODALITY_NAMES, REDUCTIONS, WHITEN_MODES, type ModalityName, type Reduction, type WhitenMode } from '../features/content';
 import { EMBED_STRATEGIES, ITEM_INFO_PATH, OUTPUT_SCALES, embed, type EmbedReport, type EmbedSpec, type EmbedStrategy, type OutputScale } from '../features/embed';
-import { FUSION_MODES, type FusionMode } from '../features/fuse';
+import { AUTO_CLUSTER_KS, COLLABORATIVE_SOURCES, DEFAULT_CLUSTER_WEIGHT, FUSION_MODES, type ClusterOptions, type CollaborativeSource, type FusionMode } from '../features/fuse';
 import { PRODUCT_BACKENDS, formatExplainedVariance, type ProductBackendChoice } from '../features/pca';
 import { DEFAULT_WORD2VEC_OPTIONS, WORD2VEC_KERNELS, type Word2VecKernel } from '../features/word2vec';
 import { DATA_ROOT_HELP, parseDataRoot } from './validate';
@@ -29,6 +29,12 @@ export interface EmbedCommandOptions {
   contentWeight?: string;
   /** fuse --fusion concat: coordinates of the content part (default 64). */
   fusionContentDim?: string;
+  /** fuse: raw | residual (default raw). */
+  collaborative?: string;
+  /** fuse --fusion concat: k of the one-hot cluster block, or 'auto' (default none). */
+  clusters?: string;
+  /** Value of the cluster column (default √0.5). */
+  clusterWeight?: string;
   w2vEpochs?: string;
   w2vWindow?: string;
   w2vNegative?: string;
@@ -91,6 +97,19 @@ export function parseEmbedOptions(raw: EmbedCommandOptions): EmbedCliOptions {
   if (contentReduction && strategy !== 'fuse') throw new MmctrError(`--content applies to --strategy fuse (the strategy ${strategy} sets the reduction itself)`);
   const contentWeight = num('--content-weight', raw.contentWeight, { min: 0, max: 1 });
   const seed = num('--seed', raw.seed, { integer: true, min: 0 });
+  const collaborative = oneOf<CollaborativeSource>('--collaborative', raw.collaborative, COLLABORATIVE_SOURCES);
+  let clusters: ClusterOptions | undefined;
+  if (raw.clusters !== undefined) {
+    const k = raw.clusters === 'auto' ? 'auto' : num('--clusters', raw.clusters, { integer: true, min: 2 })!;
+    clusters = { k, weight: num('--cluster-weight', raw.clusterWeight, { min: 0 }) ?? DEFAULT_CLUSTER_WEIGHT };
+    if (!(clusters.weight > 0)) throw new MmctrError(`--cluster-weight ${raw.clusterWeight}: expected a number > 0`);
+  } else if (raw.clusterWeight !== undefined) {
+    throw new MmctrError('--cluster-weight applies with --clusters <k|auto>');
+  }
+  if ((collaborative !== undefined || clusters) && strategy !== 'fuse') {
+    throw new MmctrError(`--collaborative and --clusters apply to --strategy fuse, not ${strategy}`);
+  }
+  if (clusters && raw.fusion !== 'concat') throw new MmctrError(`--clusters needs --fusion concat (the block is appended after the concatenation)`);
   const spec: Partial<EmbedSpec> = {
     strategy,
     outputScale: oneOf<OutputScale>('--output-scale', raw.outputScale, OUTPUT_SCALES),
@@ -106,6 +125,8 @@ export function parseEmbedOptions(raw: EmbedCommandOptions): EmbedCliOptions {
       contentWeight,
       collaborativeWeight: contentWeight !== undefined ? 1 - contentWeight : undefined,
       contentDim: num('--fusion-content-dim', raw.fusionContentDim, { integer: true, min: 1 }),
+      collaborative,
+      clusters,
     },
     word2vec: {
       epochs: num('--w2v-epochs', raw.w2vEpochs, { integer: true, min: 1 }),
@@ -145,6 +166,10 @@ export function formatEmbedReport(r: EmbedReport): string {
         `${w.kernel} kernel, ${w.threads} thread${w.threads === 1 ? '' : 's'}, ${Math.round(w.tokensPerSecond)} items/s`,
     );
   }
+  if (r.clusters) {
+    const c = r.clusters;
+    lines.push(`  clusters: k ${c.k} in columns ${c.col0}..${c.col0 + c.k - 1} (value ${c.weight.toFixed(4)} before scaling), silhouette ${c.silhouette.toFixed(3)}, sizes ${Math.min(...c.sizes)}..${Math.max(...c.sizes)}`);
+  }
   if (r.titleEncoder) lines.push(`  title encoder: hashed TF-IDF, ${r.titleEncoder.features} features → ${r.titleEncoder.dim} dims`);
   const steps = Object.entries(r.seconds).map(([k, v]) => `${k} ${v.toFixed(1)} s`).join(', ');
   lines.push(`  ${r.totalSeconds.toFixed(1)} s (${steps}); peak RSS ${r.peakRssMiB} MiB${r.backend ? `; products on ${r.backend}` : ''}`);
@@ -177,6 +202,9 @@ export function register(program: Command): void {
     .option('--fusion <mode>', `fuse: ${FUSION_MODES.join(' | ')} (default concat-pca)`)
     .option('--content-weight <x>', 'fuse: weight of the content vector; the collaborative one gets 1 − x (default 0.5)')
     .option('--fusion-content-dim <n>', 'fuse --fusion concat: coordinates of the content part; word2vec gets the rest of 128 (default 64)')
+    .option('--collaborative <source>', `fuse: ${COLLABORATIVE_SOURCES.join(' | ')}: the word2vec vectors, or their least-squares residual on the content vectors (default raw)`)
+    .option('--clusters <k|auto>', `fuse --fusion concat: append a one-hot block of k spherical k-means clusters of the collaborative vectors; auto = best silhouette among ${AUTO_CLUSTER_KS.join(', ')} (default none)`)
+    .option('--cluster-weight <w>', `value of the item's cluster column, before the output scaling (default √0.5 = ${DEFAULT_CLUSTER_WEIGHT.toFixed(4)})`)
     .option('--w2v-epochs <n>', `word2vec epochs (default ${w2v.epochs})`)
     .option('--w2v-window <n>', `word2vec window (default ${w2v.window})`)
     .option('--w2v-negative <n>', `negative samples per pair (default ${w2v.negative})`)
@@ -199,7 +227,11 @@ export function register(program: Command): void {
         'modality, concatenated (64 + 64); word2vec = skip-gram over item_seq; fuse = content and word2vec vectors,',
         'each L2-normalised, concatenated with weights 0.5/0.5 and reduced to 128 by PCA (--fusion weighted: their',
         'weighted sum instead, as in the CLIP + Word2Vec pipeline; --fusion concat: each source PCA-reduced to its',
-        'share (64 + 64), re-normalised and concatenated, no joint PCA).',
+        'share (64 + 64), re-normalised and concatenated, no joint PCA). --collaborative residual fuses what of',
+        'word2vec the content vectors do not predict (least squares with intercept); --clusters k (with --fusion',
+        'concat) keeps the last k columns for a one-hot of the item\'s k-means cluster of the collaborative vectors',
+        'and shares the rest as --fusion-content-dim does (48 + 48 + 32 for k = 32). Not the default yet:',
+        '  mmctr embed --data data/small --fusion concat --w2v-window 20 --collaborative residual --clusters auto',
         '',
         'The output folder reads as a data root for item_info. Models train on the table unchanged: copy',
         '<out>/MicroLens_1M_x1/item_info.parquet into the data root, or write it there with --out <data>',

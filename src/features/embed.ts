@@ -27,7 +27,7 @@ import {
   type ModalityBlock,
   type ModalityName,
 } from './content';
-import { DEFAULT_FUSE_OPTIONS, fuseVectors, type FuseOptions } from './fuse';
+import { COLLABORATIVE_SOURCES, DEFAULT_FUSE_OPTIONS, fuseVectors, validateClusterOptions, type FuseOptions, type FusedClusters } from './fuse';
 import {
   FeatureError,
   covariance,
@@ -233,6 +233,17 @@ export function resolveEmbedSpec(spec: Partial<EmbedSpec> = {}): ResolvedEmbedSp
   if (word2vec.dim !== dim) throw new FeatureError(`word2vec dim must be ${dim} (item_emb_d128), got ${word2vec.dim}`);
   const fusion: FuseOptions = { ...DEFAULT_FUSE_OPTIONS, ...defined(spec.fusion) };
   if (fusion.dim !== dim) throw new FeatureError(`fusion dim must be ${dim} (item_emb_d128), got ${fusion.dim}`);
+  if (!COLLABORATIVE_SOURCES.includes(fusion.collaborative)) {
+    throw new FeatureError(`unknown fusion collaborative source '${String(fusion.collaborative)}' (expected ${COLLABORATIVE_SOURCES.join(', ')})`);
+  }
+  if (strategy !== 'fuse' && (fusion.collaborative !== 'raw' || fusion.clusters)) {
+    throw new FeatureError(`fusion collaborative '${fusion.collaborative}' and clusters apply to the strategy fuse only, not ${strategy}`);
+  }
+  if (fusion.clusters) {
+    fusion.clusters = { ...fusion.clusters };
+    if (fusion.mode !== 'concat') throw new FeatureError(`fusion clusters need fusion mode 'concat' (the block is appended after it), got '${fusion.mode}'`);
+    validateClusterOptions(fusion.clusters, fusion.dim, fusion.contentDim);
+  }
   const outputScale = spec.outputScale ?? DEFAULT_EMBED_SPEC.outputScale;
   if (!OUTPUT_SCALES.includes(outputScale)) throw new FeatureError(`unknown output scale '${String(outputScale)}' (expected ${OUTPUT_SCALES.join(', ')})`);
   return {
@@ -285,6 +296,8 @@ export interface EmbedResult {
   explained: ExplainedVariance[];
   whitenings: ContentModel['whitenings'];
   word2vec: Omit<Word2VecResult, 'vectors' | 'counts' | 'options'> | null;
+  /** The one-hot cluster block of fusion.clusters (chosen k, silhouettes, sizes), else null. */
+  clusters: Omit<FusedClusters, 'labels'> | null;
   titleEncoder: { features: number; dim: number } | null;
   backend: ProductBackend | null;
   /** Seconds per step. */
@@ -362,6 +375,7 @@ export async function computeEmbedding(inputs: EmbedInputs, spec: Partial<EmbedS
   const explained = content ? [...content.model.explained] : [];
   let vectors: Float32Array;
   let description: string;
+  let clusters: EmbedResult['clusters'] = null;
   switch (s.strategy) {
     case 'concat-pca':
     case 'per-modality-pca':
@@ -376,8 +390,21 @@ export async function computeEmbedding(inputs: EmbedInputs, spec: Partial<EmbedS
       const fused = fuseVectors(content!.vectors, MICROLENS_DIMS.itemEmbDim, w2v!.vectors, w2v!.dim, { ...s.fusion, backend: opts.backend ?? s.fusion.backend });
       if (fused.explained) explained.push(fused.explained);
       vectors = fused.vectors;
-      const split = s.fusion.mode === 'concat' ? `, ${s.fusion.contentDim} + ${fused.dim - s.fusion.contentDim} dims` : '';
-      description = `fuse ${s.fusion.mode} (content ${s.fusion.contentWeight}, collaborative ${s.fusion.collaborativeWeight}${split}) of ${content!.model.description} and ${describeWord2Vec(w2v!)}`;
+      const fc = fused.clusters;
+      const split =
+        s.fusion.mode !== 'concat' ? '' : fc ? `, ${fc.contentDim} + ${fc.collaborativeDim} + ${fc.k} dims` : `, ${s.fusion.contentDim} + ${fused.dim - s.fusion.contentDim} dims`;
+      const source = s.fusion.collaborative === 'residual' ? `the least-squares residual on the content vectors of ${describeWord2Vec(w2v!)}` : describeWord2Vec(w2v!);
+      description = `fuse ${s.fusion.mode} (content ${s.fusion.contentWeight}, collaborative ${s.fusion.collaborativeWeight}${split}) of ${content!.model.description} and ${source}`;
+      if (fc) {
+        const { labels: _labels, ...rest } = fc;
+        void _labels;
+        clusters = rest;
+        const how =
+          s.fusion.clusters?.k === 'auto'
+            ? `chosen by silhouette among ${fc.scores.map((x) => `${x.k}: ${x.silhouette.toFixed(3)}`).join(', ')}`
+            : `silhouette ${fc.silhouette.toFixed(3)}`;
+        description += ` ‖ ${fc.weight.toFixed(3)}·one-hot(spherical k-means k=${fc.k} of the collaborative source, ${how})`;
+      }
       lap('fuse');
       break;
     }
@@ -406,6 +433,7 @@ export async function computeEmbedding(inputs: EmbedInputs, spec: Partial<EmbedS
     explained,
     whitenings: content?.model.whitenings ?? [],
     word2vec: w2vSummary,
+    clusters,
     titleEncoder: titleInfo,
     backend,
     seconds,

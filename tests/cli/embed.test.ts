@@ -47,6 +47,33 @@ describe('mmctr embed', () => {
     expect(() => parseEmbedOptions({ data: ROOT, strategy: 'concat-pca', content: 'per-modality-pca' })).toThrow(/--content applies to --strategy fuse/);
   });
 
+  it('parses --collaborative, --clusters and --cluster-weight (off by default)', () => {
+    const d = parseEmbedOptions({ data: ROOT });
+    expect(d.spec.fusion?.collaborative).toBeUndefined();
+    expect(d.spec.fusion?.clusters).toBeUndefined();
+    const a = parseEmbedOptions({ data: ROOT, fusion: 'concat', collaborative: 'residual', clusters: 'auto' });
+    expect(a.spec.fusion).toMatchObject({ mode: 'concat', collaborative: 'residual', clusters: { k: 'auto' } });
+    expect(a.spec.fusion?.clusters?.weight).toBeCloseTo(Math.SQRT1_2, 12);
+    const n = parseEmbedOptions({ data: ROOT, fusion: 'concat', clusters: '32', clusterWeight: '1' });
+    expect(n.spec.fusion?.clusters).toEqual({ k: 32, weight: 1 });
+    expect(() => parseEmbedOptions({ data: ROOT, collaborative: 'pca' })).toThrow(/--collaborative pca: expected one of raw, residual/);
+    expect(() => parseEmbedOptions({ data: ROOT, fusion: 'concat', clusters: '1' })).toThrow(/--clusters 1: expected an integer ≥ 2/);
+    expect(() => parseEmbedOptions({ data: ROOT, fusion: 'concat', clusters: 'many' })).toThrow(/--clusters many/);
+    expect(() => parseEmbedOptions({ data: ROOT, clusters: '32' })).toThrow(/--clusters needs --fusion concat/);
+    expect(() => parseEmbedOptions({ data: ROOT, fusion: 'concat', clusters: '32', clusterWeight: '0' })).toThrow(/--cluster-weight 0: expected a number > 0/);
+    expect(() => parseEmbedOptions({ data: ROOT, clusterWeight: '0.5' })).toThrow(/--cluster-weight applies with --clusters/);
+    expect(() => parseEmbedOptions({ data: ROOT, strategy: 'word2vec', collaborative: 'residual' })).toThrow(/apply to --strategy fuse/);
+  });
+
+  it('runs with the cluster flags through commander', async () => {
+    const dir = path.join(tmp, 'clusters');
+    await run('embed', '--data', ROOT, '--out', dir, '--fusion', 'concat', '--collaborative', 'residual', '--clusters', '16', '--w2v-epochs', '1', '--w2v-threads', '1', '--no-progress', '--backend', 'typescript');
+    expect(stdout()).toMatch(/fuse concat \(content 0\.5, collaborative 0\.5, 56 \+ 56 \+ 16 dims\).*least-squares residual.*k=16/);
+    expect(stdout()).toMatch(/clusters: k 16 in columns 112\.\.127/);
+    const info = await loadItemInfo(dir);
+    expect(info.rows).toBe(401);
+  });
+
   it('writes item_info.parquet and prints the explained variance', async () => {
     const dir = path.join(tmp, 'pm');
     await run('embed', '--data', ROOT, '--out', dir, '--strategy', 'per-modality-pca', '--no-progress', '--backend', 'typescript');

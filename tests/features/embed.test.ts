@@ -121,4 +121,53 @@ describe('embed on data/tiny', () => {
     expect(resolveEmbedSpec({}).fusion.mode).toBe('concat-pca');
     expect(existsSync(path.join(ROOT, 'item_seq.parquet'))).toBe(true);
   });
+
+  it('resolves the residual source and the cluster block: defaults off, impossible combinations rejected', () => {
+    expect(resolveEmbedSpec({}).fusion.collaborative).toBe('raw');
+    expect(resolveEmbedSpec({}).fusion.clusters).toBeUndefined();
+    const s = resolveEmbedSpec({ fusion: { mode: 'concat', collaborative: 'residual', clusters: { k: 32, weight: 0.5 } } });
+    expect(s.fusion).toMatchObject({ collaborative: 'residual', clusters: { k: 32, weight: 0.5 } });
+    expect(resolveEmbedSpec({ fusion: { mode: 'concat', clusters: { k: 'auto', weight: 1 } } }).fusion.clusters!.k).toBe('auto');
+    expect(() => resolveEmbedSpec({ fusion: { clusters: { k: 32, weight: 1 } } })).toThrow(/clusters need fusion mode 'concat'.*got 'concat-pca'/);
+    expect(() => resolveEmbedSpec({ fusion: { mode: 'concat', clusters: { k: 1, weight: 1 } } })).toThrow(/k = 1 must be an integer ≥ 2/);
+    expect(() => resolveEmbedSpec({ fusion: { mode: 'concat', clusters: { k: 127, weight: 1 } } })).toThrow(/k = 127 leaves 1 of 128 columns/);
+    expect(() => resolveEmbedSpec({ fusion: { mode: 'concat', clusters: { k: 8, weight: -1 } } })).toThrow(/weight = -1/);
+    expect(() => resolveEmbedSpec({ fusion: { collaborative: 'pca' as never } })).toThrow(/unknown fusion collaborative source 'pca'/);
+    expect(() => resolveEmbedSpec({ strategy: 'word2vec', fusion: { collaborative: 'residual' } })).toThrow(/strategy fuse only, not word2vec/);
+    expect(() => resolveEmbedSpec({ strategy: 'concat-pca', fusion: { mode: 'concat', clusters: { k: 8, weight: 1 } } })).toThrow(/strategy fuse only/);
+  });
+
+  it('fuse concat + residual + clusters: one-hot block at the last k columns, unit RMS, k in the description', async () => {
+    const r = await computeEmbedding(
+      inputs,
+      { fusion: { mode: 'concat', collaborative: 'residual', clusters: { k: 'auto', weight: Math.SQRT1_2 } }, word2vec: { threads: 1, epochs: 2 } },
+      { progress: false },
+    );
+    const c = r.clusters!;
+    expect(c.scores.map((x) => x.k)).toEqual([16, 24, 32, 48, 64]);
+    expect(c.col0 + c.k).toBe(128);
+    expect(c.contentDim + c.collaborativeDim).toBe(c.col0);
+    expect(r.description).toMatch(
+      new RegExp(`^fuse concat \\(content 0\\.5, collaborative 0\\.5, ${c.contentDim} \\+ ${c.collaborativeDim} \\+ ${c.k} dims\\) of concat-pca.* and the least-squares residual on the content vectors of word2vec.* ‖ 0\\.707·one-hot\\(spherical k-means k=${c.k} of the collaborative source, chosen by silhouette among 16: .*\\) × [\\d.]+ \\(unit RMS\\)$`),
+    );
+    let ss = 0;
+    let items = 0;
+    let f = 0;
+    for (let i = 1; i <= inputs.numItems; i++) {
+      const row = r.vectors.subarray(i * 128, (i + 1) * 128);
+      const block = Array.from(row.subarray(c.col0)).filter((v) => v !== 0);
+      if (Array.from(row).some((v) => v !== 0)) items++;
+      for (const v of row) ss += v * v;
+      if (block.length === 0) continue;
+      expect(block).toHaveLength(1);
+      // Before the global factor f: cluster value √0.5, fused part a unit row.
+      f ||= block[0] / Math.SQRT1_2;
+      expect(block[0] / f).toBeCloseTo(Math.SQRT1_2, 5);
+      expect(Math.hypot(...row.subarray(0, c.col0)) / f).toBeCloseTo(1, 4);
+    }
+    expect(f).toBeGreaterThan(0);
+    expect(ss / (items * 128)).toBeCloseTo(1, 4);
+    expect(Array.from(r.vectors.subarray(0, 128)).every((v) => v === 0)).toBe(true);
+    expect(c.sizes.reduce((a, b) => a + b, 0)).toBeGreaterThan(300);
+  });
 });
