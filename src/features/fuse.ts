@@ -17,9 +17,11 @@
  * weighted sum fell between them (the sum mixes the two sources in the same coordinates; the concatenation keeps them
  * apart). `concat` (64 + 64, no joint PCA) did better still (0.7809 on both seeds' mean; each seed above the others).
  */
-import { chooseK, type ChooseKResult } from './kmeans';
+import { chooseK, l2NormalizeRows, type ChooseKResult } from './kmeans';
 import { pcaAsLinearMap, pcaFromCovarianceStats, covariance, projectRows, explainedVariance, FeatureError, type ExplainedVariance, type ProductBackendChoice } from './pca';
 import { residualOn } from './residual';
+
+export { l2NormalizeRows } from './kmeans';
 
 export type FusionMode = 'weighted' | 'concat-pca' | 'concat';
 
@@ -128,21 +130,6 @@ export interface FusedClusters {
   sizes: number[];
   /** Cluster per row, −1 for rows with no collaborative vector. */
   labels: Int32Array;
-}
-
-/** Row-wise L2 normalisation into a new array (zero rows stay zero). */
-export function l2NormalizeRows(x: Float32Array, dim: number): Float32Array {
-  const out = new Float32Array(x.length);
-  const n = x.length / dim;
-  for (let r = 0; r < n; r++) {
-    const o = r * dim;
-    let s = 0;
-    for (let j = 0; j < dim; j++) s += x[o + j] * x[o + j];
-    if (!(s > 0)) continue;
-    const inv = 1 / Math.sqrt(s);
-    for (let j = 0; j < dim; j++) out[o + j] = x[o + j] * inv;
-  }
-  return out;
 }
 
 export interface FusedVectors {

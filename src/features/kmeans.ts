@@ -10,8 +10,8 @@
 import { rng } from '../util/rng';
 import { FeatureError } from './pca';
 
-/** Row-wise L2 normalisation (zero rows stay zero); fuse.ts has the same, but fuse imports this module. */
-function l2NormalizeRows(x: Float32Array, dim: number): Float32Array {
+/** Row-wise L2 normalisation into a new array (zero rows stay zero). fuse.ts uses (and re-exports) it. */
+export function l2NormalizeRows(x: Float32Array, dim: number): Float32Array {
   const out = new Float32Array(x.length);
   for (let o = 0; o < x.length; o += dim) {
     let s = 0;
