@@ -21,6 +21,7 @@ import type { DinArgs } from '../src/models/din';
 import { Adam } from '../src/train/adam';
 import { DEFAULT_TRAIN_CONFIG } from '../src/train/config';
 import { lossAndGradients } from '../src/train/step';
+import { trainingVariables } from '../src/train/variables';
 import { seedRandomOps } from '../src/util/opSeeds';
 import { argValue, hasFlag } from './lib/benchUtil';
 import { ITEM_ROWS as randomItemTableRows, randomItemTable, randomSplit } from './lib/syntheticTrain';
@@ -69,14 +70,8 @@ if (hasFlag('--kernels')) wrapKernels(tf.getBackend());
 
 const args: DinArgs = { ...(presetArgs('din', 'dinBaseline') as DinArgs), ...(small ? { attentionUnits: [80, 40], dnnUnits: [200, 80] } : {}) };
 const model = createModel('din', args, randomItemTable(11), { seed: 7 });
-const nameOf = new Map<tf.Variable, string>();
-for (const [name, v] of model.namedWeights()) nameOf.set(v, name);
-const embVars = model.embeddingVariables();
-const netVars = model.networkVariables();
-const trainable = [...embVars, ...netVars];
-const names = trainable.map((v) => nameOf.get(v) ?? v.name);
 const cfg = DEFAULT_TRAIN_CONFIG;
-const l2 = [...embVars.map(() => cfg.embeddingRegularizer), ...netVars.map(() => cfg.netRegularizer)];
+const { trainable, names, l2 } = trainingVariables(model, cfg);
 const adam = new Adam(trainable, names, cfg);
 const split = randomSplit(4 * BATCH, HIST, 13);
 if (hasFlag('--full-history')) {

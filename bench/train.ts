@@ -30,6 +30,7 @@ import type { CtrModel, ItemTable, ModelName } from '../src/models/types';
 import { Adam } from '../src/train/adam';
 import { DEFAULT_TRAIN_CONFIG } from '../src/train/config';
 import { lossAndGradients } from '../src/train/step';
+import { trainingVariables } from '../src/train/variables';
 import { seedRandomOps } from '../src/util/opSeeds';
 import { argValue, hasFlag, loadAverage, median, onlyList, printResult, runChild } from './lib/benchUtil';
 import { ITEM_ROWS, TAG_VOCAB, randomItemTable, randomSplit } from './lib/syntheticTrain';
@@ -103,14 +104,8 @@ async function child(id: string, steps: number, warmup: number, backend: string 
 
   if (c.kind === 'train') {
     // As `train` sets it up: trainable = embedding tables then the rest, named as in namedWeights(), L2 per group.
-    const nameOf = new Map<tf.Variable, string>();
-    for (const [name, v] of model.namedWeights()) nameOf.set(v, name);
-    const embVars = model.embeddingVariables();
-    const netVars = model.networkVariables();
-    const trainable = [...embVars, ...netVars];
-    const names = trainable.map((v) => nameOf.get(v) ?? v.name);
     const cfg = DEFAULT_TRAIN_CONFIG;
-    const l2 = [...embVars.map(() => cfg.embeddingRegularizer), ...netVars.map(() => cfg.netRegularizer)];
+    const { trainable, names, l2 } = trainingVariables(model, cfg);
     const adam = new Adam(trainable, names, cfg);
     // Four distinct batches, cycled; each is copied out of the iterator (it reuses its buffers).
     const split = randomSplit(4 * c.batch, c.hist, 13);

@@ -34,6 +34,7 @@ import type { CtrModel, ItemTable, ModelName } from '../../src/models/types';
 import { Adam } from '../../src/train/adam';
 import { DEFAULT_TRAIN_CONFIG } from '../../src/train/config';
 import { lossAndGradients } from '../../src/train/step';
+import { trainingVariables } from '../../src/train/variables';
 import { seedRandomOps } from '../../src/util/opSeeds';
 import { argValue, mulberry32 } from '../lib/benchUtil';
 import { EMB_DIM, ITEM_ROWS, TAG_VOCAB, TAGS, historyLength, randomItemTable } from '../lib/syntheticTrain';
@@ -217,16 +218,10 @@ async function main(): Promise<void> {
     const t0 = performance.now();
     const table = randomItemTable(11);
     const model: CtrModel = createModel(s.model, presetArgs(s.model, s.preset), table, { seed: s.seed });
-    // As `train` sets it up (trainer.ts): trainable = embedding tables then the rest, named as in namedWeights(),
+    // As `train` sets it up (src/train/variables.ts): embedding tables then the rest, named as in namedWeights(),
     // L2 per group, Adam in the backend's default mode.
-    const nameOf = new Map<tf.Variable, string>();
-    for (const [name, v] of model.namedWeights()) nameOf.set(v, name);
-    const embVars = model.embeddingVariables();
-    const netVars = model.networkVariables();
-    const trainable = [...embVars, ...netVars];
-    const names = trainable.map((v) => nameOf.get(v) ?? v.name);
     const cfg = DEFAULT_TRAIN_CONFIG;
-    const l2 = [...embVars.map(() => cfg.embeddingRegularizer), ...netVars.map(() => cfg.netRegularizer)];
+    const { trainable, names, l2 } = trainingVariables(model, cfg);
     const adam = new Adam(trainable, names, cfg);
     const batches = Array.from({ length: s.batches }, (_, k) => randomBatch(s.batch, s.seqLen, k, 1000 + k));
     // The smallest variable: reading it waits for the queued update without a large copy.

@@ -16,6 +16,7 @@ export {
 export { Adam, defaultAdamMode, type AdamArgs, type AdamMode, type AdamStepOptions } from './adam';
 export { initialSchedule, monitorValue, scheduleStep, type ScheduleState, type ScheduleStep } from './schedule';
 export { lossAndGradients, type StepGradients } from './step';
+export { trainingVariables, type TrainingVariables } from './variables';
 export { batchInputs, batchLabels, disposeInputs } from './tensors';
 export {
   CheckpointError,

@@ -32,6 +32,7 @@ import { monitorValue, scheduleStep } from './schedule';
 import { readCheckpoint, restoreVariables, snapshotVariables } from './checkpoint';
 import { type EvalRecord, type RunInfo, type ValidMetrics, appendMetric, runPath, writeBestCheckpoint, writeJson, writeMetrics } from './runFolder';
 import { lossAndGradients, type StepGradients } from './step';
+import { trainingVariables } from './variables';
 import { explainBackendError } from '../engine/memoryErrors';
 import { type BestEvaluation, type StopReason, type TrainingCheckpointMeta, freshRun, resume, saveLatest } from './trainState';
 
@@ -113,18 +114,7 @@ export async function train(model: CtrModel, data: TrainData, config: Partial<Tr
   };
 
   const named = model.namedWeights();
-  const nameOf = new Map<tf.Variable, string>();
-  for (const [name, v] of named) nameOf.set(v, name);
-  const embVars = model.embeddingVariables();
-  const netVars = model.networkVariables();
-  const trainable = [...embVars, ...netVars];
-  const trainableNames = trainable.map((v) => {
-    const name = nameOf.get(v);
-    if (name === undefined) throw new MmctrError(`train: model ${model.name} has a trainable variable (${v.name}) missing from namedWeights(); it could not be checkpointed`);
-    return name;
-  });
-  if (new Set(trainable).size !== trainable.length) throw new MmctrError(`train: model ${model.name} lists a variable twice in embeddingVariables()/networkVariables()`);
-  const l2 = [...embVars.map(() => cfg.embeddingRegularizer), ...netVars.map(() => cfg.netRegularizer)];
+  const { trainable, names: trainableNames, l2 } = trainingVariables(model, cfg);
   const adam = new Adam(trainable, trainableNames, cfg, options.adamMode);
 
   try {
