@@ -85,6 +85,17 @@ export class Adam {
     this.v = zeros();
   }
 
+  /**
+   * Counts the update and gives its scalars: the clipping factor min(1, maxNorm / (norm + 1e-6)), the bias-corrected
+   * step size lr / (1 − β1ᵗ) and √(1 − β2ᵗ) — the same for every mode.
+   */
+  private advance(norm: number, o: AdamStepOptions): { scale: number; stepSize: number; sqrtBc2: number } {
+    const scale = Math.min(1, o.maxGradNorm / (norm + 1e-6));
+    this.step += 1;
+    const { beta1, beta2 } = this.args;
+    return { scale, stepSize: o.learningRate / (1 - beta1 ** this.step), sqrtBc2: Math.sqrt(1 - beta2 ** this.step) };
+  }
+
   /** One update from the gradients `grads[i]` of `vars[i]` (the L2 terms not yet added). Returns the global norm. */
   async apply(grads: tf.Tensor[], o: AdamStepOptions): Promise<number> {
     return this.mode === 'typed' ? this.applyTyped(grads, o) : this.applyTensor(grads, o);
@@ -129,11 +140,8 @@ export class Adam {
     // The norm as float32, as the tensor path computes it.
     const norm = Math.fround(Math.sqrt(sq));
     o.check?.(norm);
-    const scale = Math.min(1, o.maxGradNorm / (norm + 1e-6));
-    this.step += 1;
+    const { scale, stepSize, sqrtBc2 } = this.advance(norm, o);
     const { beta1, beta2, epsilon } = this.args;
-    const stepSize = o.learningRate / (1 - beta1 ** this.step);
-    const sqrtBc2 = Math.sqrt(1 - beta2 ** this.step);
     const c1 = 1 - beta1;
     const c2 = 1 - beta2;
     for (let i = 0; i < n; i++) {
@@ -175,11 +183,8 @@ export class Adam {
     }
     const norm = await this.arena.globalNorm(grads, o.l2);
     o.check?.(norm);
-    const scale = Math.min(1, o.maxGradNorm / (norm + 1e-6));
-    this.step += 1;
+    const { scale, stepSize, sqrtBc2 } = this.advance(norm, o);
     const { beta1, beta2, epsilon } = this.args;
-    const stepSize = o.learningRate / (1 - beta1 ** this.step);
-    const sqrtBc2 = Math.sqrt(1 - beta2 ** this.step);
     this.arena.update(o.l2, { scale, beta1, beta2, epsilon, stepSize, sqrtBc2 });
     return norm;
   }
@@ -192,13 +197,12 @@ export class Adam {
       const norm = (await normT.data())[0];
       normT.dispose();
       o.check?.(norm);
-      const scale = Math.min(1, o.maxGradNorm / (norm + 1e-6));
-      this.step += 1;
+      const step = this.advance(norm, o);
+      const scale = step.scale;
       const { beta1, beta2, epsilon } = this.args;
-      const t = this.step;
       tf.tidy(() => {
-        const stepSize = tf.scalar(o.learningRate / (1 - beta1 ** t));
-        const sqrtBc2 = tf.scalar(Math.sqrt(1 - beta2 ** t));
+        const stepSize = tf.scalar(step.stepSize);
+        const sqrtBc2 = tf.scalar(step.sqrtBc2);
         const b1 = tf.scalar(beta1);
         const b2 = tf.scalar(beta2);
         const c1 = tf.scalar(1 - beta1);
