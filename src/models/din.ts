@@ -115,8 +115,20 @@ export class Din extends CtrModelBase<DinArgs> {
     this.build();
   }
 
+  /**
+   * webgpu training step: item vectors → attention → [likes ‖ views ‖ t ‖ pooled] as one fused op
+   * (kernels/webgpu/dinBlock.ts), when the attention is the baseline's shape; null otherwise (the layers run).
+   * Every check comes before `fusedBlockWeights`, which draws the dropout seeds the layers would otherwise draw.
+   */
   private fusedFeatures(inputs: ModelInputs): tf.Tensor2D | null {
-    return fusedDinFeatures({ items: this.items, context: this.context, attention: this.attention }, inputs);
+    const [b, len] = inputs.itemSeq.shape;
+    if (len > DIN_BLOCK_MAX_LEN || this.items.lookup !== 'unique') return null;
+    const fields = this.context.hostFields(inputs);
+    if (!fields || fields.length !== 2) return null;
+    const weights = this.attention.fusedBlockWeights();
+    if (!weights) return null;
+    const enc = this.items.encodeSlots(inputs.itemId, inputs.itemSeq)!; // non-null with the 'unique' lookup
+    return webGpuDinBlock({ ...weights, vectors: enc.vectors, slots: enc.slots, itemSeq: enc.itemSeq, context: [fields[0], fields[1]], batch: b, seqLen: len });
   }
 
   protected forward(inputs: ModelInputs, training: boolean): tf.Tensor {
@@ -134,22 +146,6 @@ export class Din extends CtrModelBase<DinArgs> {
     const features = tf.concat([this.context.flat(inputs), target, pooled, f], -1); // [b, 2·emb + 2·D + M]
     return tf.add(run(this.dnn, features, training), this.match.linear(f, training)); // [b, 1]
   }
-}
-
-/**
- * webgpu training step: item vectors → attention → [likes ‖ views ‖ t ‖ pooled] as one fused op
- * (kernels/webgpu/dinBlock.ts), when the attention is the baseline's shape; null otherwise (the layers run).
- */
-function fusedDinFeatures(model: { items: Din['items']; context: Din['context']; attention: DinAttention }, inputs: ModelInputs): tf.Tensor2D | null {
-  const [b, len] = inputs.itemSeq.shape;
-  if (len > DIN_BLOCK_MAX_LEN) return null;
-  const fields = model.context.hostFields(inputs);
-  if (!fields || fields.length !== 2) return null;
-  const weights = model.attention.fusedBlockWeights();
-  if (!weights) return null;
-  const enc = model.items.encodeSlots(inputs.itemId, inputs.itemSeq);
-  if (!enc) return null;
-  return webGpuDinBlock({ ...weights, vectors: enc.vectors, slots: enc.slots, itemSeq: enc.itemSeq, context: [fields[0], fields[1]], batch: b, seqLen: len });
 }
 
 type AddLayer = <L extends tf.layers.Layer>(key: string, make: (name: string, seed: number) => L) => L;
