@@ -119,9 +119,12 @@ function gradProgram(k: number, m: number): RawProgram {
   return p;
 }
 
-/** Storage bindings the op needs (the larger of its two programs). */
+/**
+ * Storage bindings the op needs: forward tables + ids + dense blocks + out; backward dy + ids + table gradients +
+ * dense gradients — the same count.
+ */
 export function featureConcatBindings(tables: number, dense: number): number {
-  return Math.max(2 * tables + dense + 1, 1 + 2 * tables + dense);
+  return 2 * tables + dense + 1;
 }
 
 /**
