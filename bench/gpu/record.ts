@@ -23,6 +23,32 @@ export interface StepFigures {
   samplesPerSec: number;
 }
 
+/** Host phases of a tfjs step, ms per step (train.ts says what each covers). */
+export interface StepPhases {
+  record: number;
+  loss: number;
+  adam: number;
+  other: number;
+}
+
+/** train.ts `--profile N`: GPU time per program from timestamp queries, one compute pass per dispatch. */
+export interface GpuProfile {
+  /** Profiled steps (after the timed ones). */
+  steps: number;
+  /** The device had 'timestamp-query' (else `programs` is empty). */
+  timestamped: boolean;
+  /** Wall time of a profiled step (one pass per dispatch: not the benchmark's step time), ms. */
+  wallMsPerStep: number;
+  /** Sum of the dispatches' GPU times per step, ms. */
+  gpuMsPerStep: number;
+  /** Host phases of the profiled steps, ms per step. */
+  phases: StepPhases;
+  /** Per program label: dispatches per step and GPU ms per step, largest first. */
+  programs: { label: string; calls: number; ms: number }[];
+  /** The first profiled step's dispatches in order, GPU ms each. */
+  sequence: { label: string; ms: number }[];
+}
+
 export interface GpuBenchRecord extends Partial<StepFigures> {
   kind: typeof RECORD_KIND;
   side: 'tfjs' | 'torch';
@@ -52,6 +78,10 @@ export interface GpuBenchRecord extends Partial<StepFigures> {
   lossLast?: number;
   /** tfjs: tensors left behind per timed step (0 when the step cleans up). */
   leakedTensorsPerStep?: number;
+  /** tfjs: host phases of the timed steps, ms per step. */
+  phases?: StepPhases;
+  /** tfjs with `--profile N`: the GPU time per program. */
+  profile?: GpuProfile;
   /** tfjs on webgpu: compute dispatches and queue submits per timed step. */
   dispatchesPerStep?: number;
   submitsPerStep?: number;

@@ -6,7 +6,13 @@
  *
  *   node --import tsx bench/gpu/report.ts <gpu-runs.jsonl | folder holding it> ...   write bench/results/gpu.*
  *   ./node report.mjs --print <file>     (bundled, on the GPU machine: run.sh prints the table, writes nothing)
- *   flags: --print  --out-dir DIR (default bench/results)  --command TEXT (the command recorded in the results)
+ *   ./node report.mjs --print-profile <file>   (the same for the `--profile` breakdown)
+ *   flags: --print  --print-profile  --out-dir DIR (default bench/results)  --command TEXT (the command recorded)
+ *
+ * Records with a `profile` (run.sh --profile N) also give bench/results/gpuProfile.{md,json}: GPU ms per step of
+ * each program (WebGPU timestamp queries), per model × batch, and the host phases of the step; a run without
+ * profiles leaves that file alone, and a profile run writes only gpuProfile (not gpu.*), so the benchmark's figures
+ * stay those of unprofiled runs.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -142,8 +148,58 @@ export function readRecords(inputs: string[]): GpuBenchRecord[] {
   return out;
 }
 
-function markdownLike(rows: Row[]): string {
-  const cols = ['model', 'batch', 'tfjs backend', 'tfjs samples/s', 'torch device', 'torch samples/s', 'tfjs / torch', 'tfjs ms/step', 'torch ms/step', 'dispatches/step', 'status'];
+/** The records with a profile, in run order (the later one wins per model × batch). */
+function profiled(records: GpuBenchRecord[]): GpuBenchRecord[] {
+  const byKey = new Map<string, GpuBenchRecord>();
+  for (const r of records) if (r.side === 'tfjs' && r.ok && r.profile) byKey.set(`${r.model} b${r.batch}`, r);
+  return [...byKey.values()];
+}
+
+/**
+ * One row per program label (largest GPU time first, by the first profiled run), a column pair (ms per step, share
+ * of the GPU sum) per profiled model × batch; then the sums, the profiled step's wall time and the host phases.
+ */
+export function profileRows(records: GpuBenchRecord[]): Row[] {
+  const runs = profiled(records);
+  const labels: string[] = [];
+  for (const r of runs) for (const p of r.profile!.programs) if (!labels.includes(p.label)) labels.push(p.label);
+  const ms = (x: number) => Number(x.toFixed(x < 1 ? 3 : 2));
+  const rows: Row[] = labels.map((label) => {
+    const row: Row = { program: label };
+    for (const r of runs) {
+      const p = r.profile!.programs.find((x) => x.label === label);
+      const key = `${r.model} b${r.batch}`;
+      row[`${key} calls`] = p ? p.calls : '';
+      row[`${key} GPU ms`] = p ? ms(p.ms) : '';
+      row[`${key} %`] = p ? Number(((100 * p.ms) / r.profile!.gpuMsPerStep).toFixed(1)) : '';
+    }
+    return row;
+  });
+  const extra = (label: string, value: (r: GpuBenchRecord) => number | undefined): Row => {
+    const row: Row = { program: label };
+    for (const r of runs) {
+      const key = `${r.model} b${r.batch}`;
+      const v = value(r);
+      row[`${key} calls`] = '';
+      row[`${key} GPU ms`] = v === undefined ? '' : ms(v);
+      row[`${key} %`] = '';
+    }
+    return row;
+  };
+  rows.push(
+    extra('(sum of dispatches, GPU)', (r) => r.profile!.gpuMsPerStep),
+    extra('(profiled step, wall: one pass per dispatch)', (r) => r.profile!.wallMsPerStep),
+    extra('(timed step, wall: median, unprofiled)', (r) => r.medianStepMs),
+    extra('host: record forward + backward (timed steps)', (r) => r.phases?.record),
+    extra('host: await loss (GPU fwd + bwd, read) (timed steps)', (r) => r.phases?.loss),
+    extra('host: Adam incl. global-norm read (timed steps)', (r) => r.phases?.adam),
+    extra('host: other (timed steps)', (r) => r.phases?.other),
+  );
+  return rows;
+}
+
+function markdownLike(rows: Row[], colsIn?: string[]): string {
+  const cols = colsIn ?? ['model', 'batch', 'tfjs backend', 'tfjs samples/s', 'torch device', 'torch samples/s', 'tfjs / torch', 'tfjs ms/step', 'torch ms/step', 'dispatches/step', 'status'];
   const cells = [cols, ...rows.map((r) => cols.map((c) => String(r[c] ?? '')))];
   const widths = cols.map((_, i) => Math.max(...cells.map((row) => row[i].length)));
   return cells.map((row) => row.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd()).join('\n') + '\n';
@@ -159,6 +215,33 @@ function main(): void {
   if (inputs.length === 0) throw new Error('usage: report.ts [--print] [--out-dir DIR] <gpu-runs.jsonl | folder> ...');
   const records = readRecords(inputs);
   if (records.length === 0) throw new Error(`report: no records in ${inputs.join(', ')}`);
+  const prows = profileRows(records);
+  if (hasFlag('--print-profile')) {
+    if (prows.length > 7) process.stdout.write(markdownLike(prows, Object.keys(prows[0])));
+    return;
+  }
+  const outDir = path.resolve(argValue('--out-dir') ?? 'bench/results');
+  if (profiled(records).length > 0 && !hasFlag('--print')) {
+    const runs = profiled(records);
+    writeResults(
+      {
+        name: 'gpuProfile',
+        title: 'GPU training step of tfjs on webgpu, per program: GPU time from WebGPU timestamp queries',
+        command: argValue('--command') ?? "device run: bash bench/gpu/run.sh --profile N (carry .cache/gpubundle), then node --import tsx bench/gpu/report.ts <$OUT/gpu-runs.jsonl>",
+        rows: prows,
+        notes: [
+          `Profiled runs: ${runs.map((r) => `${r.model}/${r.preset} batch ${r.batch} (${r.profile!.steps} steps${r.profile!.timestamped ? '' : ', no timestamp-query: no GPU times'})`).join('; ')}.`,
+          'GPU ms: end − beginning timestamp of the compute pass that holds the dispatch alone (one pass per dispatch while profiling), ' +
+            "per step, averaged over the profiled steps; Dawn's timestamp quantisation off (MMCTR_DAWN_FLAGS). % is of the sum of dispatches. " +
+            'Host phases are of the unprofiled timed steps (bench/gpu/train.ts): the GPU work runs while the host waits for the loss and for Adam\'s global norm.',
+          ...(records.find((r) => r.adapter) ? [`WebGPU adapter: ${records.find((r) => r.adapter)!.adapter}.`] : []),
+        ],
+      },
+      outDir,
+      gpuMachine(records),
+    );
+    return;
+  }
   const rows = gpuRows(records);
   const notes = gpuNotes(records, rows);
   if (hasFlag('--print')) {
@@ -166,7 +249,6 @@ function main(): void {
     for (const n of notes.slice(0, 2)) process.stdout.write(`- ${n}\n`);
     return;
   }
-  const outDir = path.resolve(argValue('--out-dir') ?? 'bench/results');
   writeResults(
     { name: 'gpu', title: 'GPU training: tfjs (webgpu) vs eager PyTorch fp32, per training step', command: argValue('--command') ?? DEFAULT_COMMAND, rows, notes },
     outDir,

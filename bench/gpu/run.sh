@@ -11,7 +11,9 @@
 #        timeout_s: 600
 #      (options: --models din,dcnDin --batches 8192,1024,16384 --warmup 3 --steps 10 --max-seconds 40
 #       --budget 540; the whole command must end inside the 600 s of one call, so runs that would start after
-#       --budget seconds are skipped and recorded as such)
+#       --budget seconds are skipped and recorded as such; --profile N: N more tfjs steps after the timed ones with
+#       every dispatch timed by WebGPU timestamp queries (Dawn's timestamp quantisation off), printed per program
+#       and kept in the records for report.ts → bench/results/gpuProfile.md)
 #   3. here, on the returned files:      node --import tsx bench/gpu/report.ts <files_at>/gpu-runs.jsonl
 #      → bench/results/gpu.{md,json}, stamped with the GPU machine.
 #   The working tree travels with every call (64 MiB in all with the carried bundle; pack.mjs prints the sum).
@@ -40,6 +42,7 @@ bundle=.cache/gpubundle
 out=""
 torch_mode=auto
 keep=0
+profile=0
 steps_set=0
 warmup_set=0
 while [ $# -gt 0 ]; do
@@ -57,7 +60,8 @@ while [ $# -gt 0 ]; do
     --out) out=$2; shift ;;
     --no-torch) torch_mode=off ;;
     --keep) keep=1 ;;
-    -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
+    --profile) profile=$2; shift ;;
+    -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -173,6 +177,12 @@ run_side() {
 
 export MMCTR_BACKEND=$backend
 common=(--warmup "$warmup" --steps "$steps" --max-seconds "$max_seconds" --seq-len "$seq_len")
+tfjs_extra=()
+if [ "$profile" != 0 ]; then
+  tfjs_extra=(--profile "$profile")
+  # Exact timestamps (Dawn rounds them otherwise); only the profiled runs set it.
+  export MMCTR_DAWN_FLAGS="${MMCTR_DAWN_FLAGS:+$MMCTR_DAWN_FLAGS }disable-dawn-features=timestamp_quantization"
+fi
 for model in ${models//,/ }; do
   (cd "$app" && ./node train.mjs --describe --model "$model" --seq-len "$seq_len") >"$app/spec-$model.json" 2>>"$log" \
     || { say "run.sh: cannot describe model $model"; exit 1; }
@@ -186,7 +196,7 @@ for batch in ${batches//,/ }; do
       missing_record tfjs "$model" "$batch" "skipped: run budget spent"
       continue
     fi
-    run_side tfjs "$model" "$batch" $((left < 180 ? left : 180)) ./node train.mjs --model "$model" --batch "$batch" "${common[@]}"
+    run_side tfjs "$model" "$batch" $((left < 180 ? left : 180)) ./node train.mjs --model "$model" --batch "$batch" "${common[@]}" "${tfjs_extra[@]}"
     if [ "$torch_ok" = 1 ]; then
       left=$((budget - SECONDS))
       if [ $left -lt 15 ]; then
@@ -201,4 +211,5 @@ done
 
 say ""
 "$app/node" "$app/report.mjs" --print "$jsonl" | tee -a "$log"
+[ "$profile" != 0 ] && "$app/node" "$app/report.mjs" --print-profile "$jsonl" | tee -a "$log"
 echo "records: $jsonl; log: $log"

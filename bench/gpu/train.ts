@@ -20,6 +20,13 @@
  *        warm-up stops after S/2, ≥ 1 step)
  *        --batches K (distinct random batches cycled, 4)  --seed N (7)  --wasm-dir DIR (default: wasm/ beside the
  *        bundle when there is one)  --describe (print the model's spec for torch_peer.py and exit)
+ *        --profile N (0: after the timed steps, N more steps with every dispatch in a compute pass of its own, timed
+ *        by WebGPU timestamp queries (src/engine/webgpuCounters.ts `profileWebGpu`); the record's `profile` holds the
+ *        GPU ms per program and the host phases; the timed steps above are not affected)
+ *
+ * Host phases of every timed step (the record's `phases`, ms per step): `record` (lossAndGradients: host work and
+ * the recording of forward + backward), `loss` (await the loss: the GPU finishing them, plus the read), `adam`
+ * (Adam's recording, its global-norm read, the update queued), `other` (disposal, seeding).
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -36,10 +43,11 @@ import { DEFAULT_TRAIN_CONFIG } from '../../src/train/config';
 import { lossAndGradients } from '../../src/train/step';
 import { trainingVariables } from '../../src/train/variables';
 import { seedRandomOps } from '../../src/util/opSeeds';
+import { profileWebGpu } from '../../src/engine/webgpuCounters';
 import { argValue, mulberry32 } from '../lib/benchUtil';
 import { EMB_DIM, ITEM_ROWS, TAG_VOCAB, TAGS, historyLength, randomItemTable } from '../lib/syntheticTrain';
 import { machineInfo } from '../lib/results';
-import { DEFAULT_PRESETS, RECORD_KIND, type GpuBenchRecord, type StepFigures, stepFigures } from './record';
+import { DEFAULT_PRESETS, RECORD_KIND, type GpuBenchRecord, type GpuProfile, type StepFigures, type StepPhases, stepFigures } from './record';
 
 
 interface Settings {
@@ -53,6 +61,8 @@ interface Settings {
   batches: number;
   seed: number;
   wasmDir?: string;
+  /** Profiled steps after the timed ones (0: none). */
+  profile: number;
 }
 
 function intFlag(name: string, fallback: number, min: number): number {
@@ -81,6 +91,7 @@ function parseSettings(): Settings {
     batches: intFlag('--batches', 4, 1),
     seed: intFlag('--seed', 7, 0),
     wasmDir: argValue('--wasm-dir') ?? bundledWasmDir(),
+    profile: intFlag('--profile', 0, 0),
   };
 }
 
@@ -153,6 +164,57 @@ function gpuCounters(info: BackendInfo): { read(): { dispatches: number; submits
     return null;
   }
   return { read: () => ({ ...counts }) };
+}
+
+/**
+ * `n` steps, each under `profileWebGpu`: GPU ms per program label (summed over a step's dispatches of it, averaged
+ * over the steps), the first step's dispatches in order, and the host phases of these steps.
+ */
+async function profileSteps(
+  n: number,
+  trainStep: () => Promise<void>,
+  probe: tf.Tensor,
+  phases: StepPhases,
+  resetPhases: () => void,
+): Promise<GpuProfile> {
+  const byLabel = new Map<string, { calls: number; ns: number }>();
+  let first: { label: string; ms: number }[] = [];
+  let wall = 0;
+  let timestamped = true;
+  resetPhases();
+  const dev = (tf.backend() as unknown as { device: { features: Iterable<string>; limits: Record<string, number> } }).device;
+  const lim = ['maxComputeWorkgroupStorageSize', 'maxComputeInvocationsPerWorkgroup', 'maxStorageBufferBindingSize', 'maxBufferSize'];
+  process.stderr.write(`[tfjs] device features: ${[...dev.features].join(', ')}; ${lim.map((k) => `${k} ${dev.limits[k]}`).join(', ')}\n`);
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    const prof = await profileWebGpu(async () => {
+      await trainStep();
+      await probe.data();
+    });
+    wall += performance.now() - t0;
+    timestamped = prof.timestamped;
+    if (i === 0) first = prof.dispatches.map((d) => ({ label: d.label, ms: Math.round(d.ns / 1e3) / 1e3 }));
+    for (const d of prof.dispatches) {
+      const e = byLabel.get(d.label) ?? { calls: 0, ns: 0 };
+      e.calls++;
+      e.ns += d.ns;
+      byLabel.set(d.label, e);
+    }
+    process.stderr.write(`[tfjs] profiled step ${i + 1}/${n}: ${prof.dispatches.length} dispatches, GPU ${(prof.dispatches.reduce((a, d) => a + d.ns, 0) / 1e6).toFixed(1)} ms\n`);
+  }
+  const r3 = (x: number) => Math.round(x * 1000) / 1000;
+  const programs = [...byLabel.entries()]
+    .map(([label, e]) => ({ label, calls: e.calls / n, ms: r3(e.ns / 1e6 / n) }))
+    .sort((a, b) => b.ms - a.ms);
+  return {
+    steps: n,
+    timestamped,
+    wallMsPerStep: r3(wall / n),
+    gpuMsPerStep: r3(programs.reduce((a, p) => a + p.ms, 0)),
+    phases: Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, r3(v / n)])) as unknown as StepPhases,
+    programs,
+    sequence: first,
+  };
 }
 
 function errorText(err: unknown): string {
@@ -231,7 +293,11 @@ async function main(): Promise<void> {
 
     const losses: number[] = [];
     let step = 0;
+    // Host phases of the steps since the last reset (ms summed).
+    const phases: StepPhases = { record: 0, loss: 0, adam: 0, other: 0 };
+    const resetPhases = () => Object.assign(phases, { record: 0, loss: 0, adam: 0, other: 0 });
     const trainStep = async (): Promise<void> => {
+      const p0 = performance.now();
       seedRandomOps(`${cfg.seed}/step/${step}`);
       let out;
       try {
@@ -239,13 +305,23 @@ async function main(): Promise<void> {
       } finally {
         seedRandomOps(null);
       }
+      const p1 = performance.now();
+      let p2 = p1;
+      let p3 = p1;
       try {
         losses.push((await out.loss.data())[0]);
+        p2 = performance.now();
         await adam.apply(out.grads, { learningRate: cfg.learningRate, l2, maxGradNorm: cfg.maxGradNorm });
+        p3 = performance.now();
       } finally {
         tf.dispose([out.loss, ...out.grads]);
       }
       step++;
+      const p4 = performance.now();
+      phases.record += p1 - p0;
+      phases.loss += p2 - p1;
+      phases.adam += p3 - p2;
+      phases.other += p4 - p3;
     };
     const warmMs: number[] = [];
     for (let i = 0; i < s.warmup; i++) {
@@ -257,6 +333,7 @@ async function main(): Promise<void> {
       if (warmMs.reduce((a, b) => a + b, 0) / 1000 > s.maxSeconds / 2) break;
     }
     await probe.data();
+    resetPhases();
     const tensorsBefore = tf.memory().numTensors;
     const before = counters?.read();
     const stepMs: number[] = [];
@@ -271,6 +348,10 @@ async function main(): Promise<void> {
     const totalMs = performance.now() - start;
     const after = counters?.read();
     const figures: StepFigures = stepFigures(s.batch, stepMs, totalMs);
+    const r2 = (x: number) => Math.round(x * 100) / 100;
+    const stepPhases = Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, r2(v / stepMs.length)])) as unknown as StepPhases;
+    const leaked = (tf.memory().numTensors - tensorsBefore) / stepMs.length;
+    const profile = s.profile > 0 && info.name === 'webgpu' ? await profileSteps(s.profile, trainStep, probe, phases, resetPhases) : undefined;
     const record: GpuBenchRecord = {
       ...base,
       ok: true,
@@ -285,7 +366,9 @@ async function main(): Promise<void> {
       ...figures,
       lossFirst: losses[0],
       lossLast: losses[losses.length - 1],
-      leakedTensorsPerStep: (tf.memory().numTensors - tensorsBefore) / stepMs.length,
+      leakedTensorsPerStep: leaked,
+      phases: stepPhases,
+      profile,
       dispatchesPerStep: before && after ? (after.dispatches - before.dispatches) / stepMs.length : undefined,
       submitsPerStep: before && after ? (after.submits - before.submits) / stepMs.length : undefined,
       kernels: info.kernels,

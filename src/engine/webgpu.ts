@@ -29,6 +29,12 @@ export const MESA_RELATIVE = path.join('.gpu', 'mesa');
 /** Overrides the lavapipe folder. */
 export const MESA_DIR_ENV_VAR = 'MMCTR_MESA_DIR';
 
+/**
+ * Extra flags for Dawn's `create` (npm `webgpu`), space-separated, e.g.
+ * `disable-dawn-features=timestamp_quantization` (the GPU bench's `--profile`: exact timestamps). Default none.
+ */
+export const DAWN_FLAGS_ENV_VAR = 'MMCTR_DAWN_FLAGS';
+
 /** glibc's RTLD_NODELETE (not in `os.constants.dlopen`): the library stays loaded after node's failed module init. */
 const RTLD_NODELETE = 0x1000;
 
@@ -263,7 +269,7 @@ export async function probeWebGpu(opts: ProbeOptions = {}): Promise<WebGpuProbe>
   }
   // The WebGPU constants and classes tfjs-backend-webgpu reads as globals (GPUBufferUsage, GPUMapMode, GPUBuffer…).
   for (const [k, v] of Object.entries(dawn.globals)) if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
-  const gpu = dawn.create([]);
+  const gpu = dawn.create((env[DAWN_FLAGS_ENV_VAR] ?? '').split(/\s+/).filter(Boolean));
   const gpuAdapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   if (!gpuAdapter) {
     const drivers = systemVulkanDrivers(env);

@@ -19,8 +19,8 @@
  * | `Target`: t·(W_t + W_d) [b, A1] (gemm), and the context lookups into out | `PoolGrad`: ds = mask·(dpooled · h) per position; per-row partials of dw3, db3 |
  * | `History`: z1 = [h, t ⊙ h]·[W_h − W_d; W_p] + tq + b1 (gemm) | `Layer2Grad`: dz1 = ((ds·w3 ⊙ relu′ ⊙ drop)·W2ᵀ) ⊙ relu′ ⊙ drop (gemm) |
  * | `Layer2`: z2 = a1·W2 + b2, a1 on load (gemm) | `GradX`: dH = G1 + t ⊙ G2 + s·dpooled, tmp = G3 + h ⊙ G2 (gemm, 3 operands) |
- * | `Pool`: s and pooled per row; t and pooled into out | `W2Parts`, `W1Parts`: [a1 ‖ 1]ᵀ·dz2 and [X ‖ 1]ᵀ·dz1 over slices of positions (gemm, split-K; the row of ones gives the bias) |
- * | | `ReduceW`: the slices summed into dW1, db1, dW2, db2 (fixed order) |
+ * | `Pool`: s and pooled per row; t and pooled into out | `W2Parts`, `W1Parts`: [a1 ‖ 1]ᵀ·dz2 over slices of positions; [h ‖ t ⊙ h]ᵀ·dz1 over slices of positions and [t ‖ 1]ᵀ·S (S = dz1 summed over each row's positions) over slices of rows (gemm, split-K; the row of ones gives the bias) |
+ * | | `ReduceW`: the slices summed into dW1 (its t − h rows as t rows − h rows), db1, dW2, db2 (fixed order) |
  * | | `ReduceSmall`: dw3, db3; the context tables' gradients gather-style |
  * | | `VectorsGrad`: dV per distinct item over its positions (host-built CSR lists: no atomics), dt = Σ_l tmp + dout_t |
  *
@@ -31,8 +31,8 @@ import * as tf from '@tensorflow/tfjs';
 import type { TensorInfo } from '@tensorflow/tfjs';
 import { MmctrError } from '../../../errors';
 import { WGSL_DROPOUT_HASH, dropoutUniforms } from './dropout';
-import { gemmProgram, gemmSplits, gemmUniforms, gemmWorkgroups } from './gemm';
-import { type RawBinding, type RawProgram, allocOnGpu, runRaw, workgroupGrid, FLAT_MAIN } from './raw';
+import { TILE_128, TILE_128x64, gemmPairProgram, gemmPairWorkgroups, gemmProgram, gemmSplits, gemmUniforms, gemmWorkgroups } from './gemm';
+import { type RawBinding, type RawProgram, allocOnGpu, flushQueue, runRaw, workgroupGrid, FLAT_MAIN } from './raw';
 
 const WG = 256;
 /** Longest history the per-row programs take (a workgroup holds a row's scores). */
@@ -83,6 +83,7 @@ const U: RawProgram['uniforms'] = [
   { name: 'keepb', type: 'f32' },
   { name: 's1', type: 'i32' },
   { name: 's2', type: 'i32' },
+  { name: 's1b', type: 'i32' },
 ];
 
 const r = (name: string): RawBinding => ({ name, access: 'read', type: 'f32' });
@@ -153,6 +154,7 @@ fn weightB(q : i32, col : i32) -> f32 {
 }`,
   loadA: 'featA(r, k)',
   loadB: ['weightB(k, c)'],
+  tile: TILE_128,
   store: 'z1[r * u.a1 + c] = acc0 + tq[(r / u.len) * u.a1 + c] + b1[c];',
 });
 
@@ -163,6 +165,7 @@ const LAYER2 = gemmProgram({
   helpers: `${WGSL_DROPOUT_HASH}${A1_FN}`,
   loadA: 'a1v(r, k)',
   loadB: ['w2[k * u.a2 + c]'],
+  tile: TILE_128,
   store: 'z2[r * u.a2 + c] = acc0 + b2[c];',
 });
 
@@ -236,6 +239,8 @@ const LAYER2_GRAD = gemmProgram({
   helpers: `${WGSL_DROPOUT_HASH}${DZ2_FN}`,
   loadA: 'dz2v(r, k)',
   loadB: ['w2[c * u.a2 + k]'],
+  tile: TILE_128,
+  bContig: 'k',
   store: `let i = r * u.a1 + c;
         var g = 0.0;
         if (z1[i] > 0.0 && (u.alla != 0 || mmctrDropoutHash(u32(i), u.k1a, u.k2a) < u.thra)) { g = acc0 / u.keepa; }
@@ -253,6 +258,8 @@ const GRAD_X = gemmProgram({
     'w1[(3 * u.d + c) * u.a1 + k]',
     'w1[c * u.a1 + k] + w1[(2 * u.d + c) * u.a1 + k]',
   ],
+  tile: TILE_128x64,
+  bContig: 'k',
   store: `let bi = r / u.len;
         let t0 = tv(r, c);
         let h0 = hv(r, c);
@@ -267,42 +274,79 @@ const W2_PARTS = gemmProgram({
   helpers: `${WGSL_DROPOUT_HASH}${A1_FN}${DZ2_FN}`,
   loadA: 'select(1.0, a1v(k, r), r < u.a1)',
   loadB: ['dz2v(k, c)'],
+  tile: TILE_128,
+  aContig: 'm',
   store: 'parts[(split * u.gm + r) * u.gn + c] = acc0;',
 });
 
-const W1_PARTS = gemmProgram({
+/**
+ * dW1 and db1 without the 4D + 1 rows of [t, h, t − h, t ⊙ h, 1] per position: the t rows and the ones row are
+ * per batch row (t_b ⊗ S_b, S_b = Σ_l dz1_{b,l}), the t − h rows are the t rows minus the h rows (ReduceW). Two
+ * products in one dispatch: parts = [h ‖ t ⊙ h]ᵀ · dz1 over slices of the positions (2D rows), partsT =
+ * [t ‖ 1]ᵀ · S over slices of the batch rows (D + 1 rows; S summed on load).
+ */
+const W1_PARTS = gemmPairProgram({
   key: 'mmctrDinBlockW1Parts',
-  bindings: [r('vec'), ri('slots'), r('dz1'), rw('parts')],
+  bindings: [r('vec'), ri('slots'), r('dz1'), rw('parts'), rw('partsT')],
   uniforms: U,
   helpers: `${VEC_FN}
-fn featT(col : i32, pos : i32) -> f32 {
-  if (col >= 4 * u.d) { return 1.0; }
-  let part = col / u.d;
-  let q = col - part * u.d;
-  let t0 = tv(pos, q);
-  let h0 = hv(pos, q);
-  if (part == 0) { return t0; }
-  if (part == 1) { return h0; }
-  if (part == 2) { return t0 - h0; }
-  return t0 * h0;
+fn featH(col : i32, pos : i32) -> f32 {
+  if (col < u.d) { return hv(pos, col); }
+  return tv(pos, col - u.d) * hv(pos, col - u.d);
+}
+fn featT1(col : i32, row : i32) -> f32 {
+  if (col >= u.d) { return 1.0; }
+  return vec[slots[row] * u.d + col];
+}
+fn dz1Sum(row : i32, col : i32) -> f32 {
+  var s = 0.0;
+  for (var l = 0; l < u.len; l = l + 1) { s = s + dz1[(row * u.len + l) * u.a1 + col]; }
+  return s;
 }`,
-  loadA: 'featT(r, k)',
-  loadB: ['dz1[k * u.a1 + c]'],
-  store: 'parts[(split * u.gm + r) * u.gn + c] = acc0;',
+  parts: [
+    { loadA: 'featH(r, k)', loadB: ['dz1[k * u.a1 + c]'], store: 'parts[(split * u.gm0 + r) * u.gn0 + c] = acc0;' },
+    { loadA: 'featT1(r, k)', loadB: ['dz1Sum(k, c)'], store: 'partsT[(split * u.gm1 + r) * u.gn1 + c] = acc0;' },
+  ],
+  tile: TILE_128,
+  aContig: 'm',
 });
 
+/** Slices of the batch rows in W1_PARTS's second product (each B element sums L rows of dz1: short slices). */
+const W1T_SPLITS = (d: number, a1: number, b: number) => gemmSplits(d + 1, a1, b, TILE_128, 256, 16);
 
-/** Work items: parts1 → dw1, db1 ((4D + 1)·A1), then parts2 → dw2, db2 ((A1 + 1)·A2). */
+/**
+ * Work items: dw1, db1 ((4D + 1)·A1: the t rows and db1 from parts1t, the h and t ⊙ h rows from parts1, the t − h
+ * rows as t − h), then parts2 → dw2, db2 ((A1 + 1)·A2). Slices summed in order.
+ */
 const REDUCE_W: RawProgram = {
   key: 'mmctrDinBlockReduceW',
-  bindings: [r('parts1'), r('parts2'), rw('dw1'), rw('db1'), rw('dw2'), rw('db2')],
+  bindings: [r('parts1'), r('parts1t'), r('parts2'), rw('dw1'), rw('db1'), rw('dw2'), rw('db2')],
   uniforms: U,
   body: `${FLAT_MAIN}
   let n1 = (4 * u.d + 1) * u.a1;
   if (idx < n1) {
-    var s = 0.0;
-    for (var p = 0; p < u.s1; p = p + 1) { s = s + parts1[p * n1 + idx]; }
-    if (idx < 4 * u.d * u.a1) { dw1[idx] = s; } else { db1[idx - 4 * u.d * u.a1] = s; }
+    let q = idx / u.a1;
+    let c = idx - q * u.a1;
+    if (q == 4 * u.d) {
+      var s = 0.0;
+      for (var p = 0; p < u.s1b; p = p + 1) { s = s + parts1t[(p * (u.d + 1) + u.d) * u.a1 + c]; }
+      db1[c] = s;
+      return;
+    }
+    let part = q / u.d;
+    let qq = q - part * u.d;
+    var st = 0.0;
+    var sh = 0.0;
+    if (part == 0 || part == 2) {
+      for (var p = 0; p < u.s1b; p = p + 1) { st = st + parts1t[(p * (u.d + 1) + qq) * u.a1 + c]; }
+    }
+    if (part >= 1) {
+      let hq = select(qq, u.d + qq, part == 3);
+      for (var p = 0; p < u.s1; p = p + 1) { sh = sh + parts1[(p * 2 * u.d + hq) * u.a1 + c]; }
+    }
+    var v = sh;
+    if (part == 0) { v = st; } else if (part == 2) { v = st - sh; }
+    dw1[idx] = v;
     return;
   }
   let q = idx - n1;
@@ -405,9 +449,10 @@ export function webGpuDinBlock(x: DinBlockInputs): tf.Tensor2D {
     const u = dropoutUniforms(rate, seed);
     return [u.k1, u.k2, u.threshold, u.all ? 1 : 0, u.keep];
   });
-  const s1 = gemmSplits(4 * d + 1, a1, rows);
-  const s2 = gemmSplits(a1 + 1, a2, rows);
-  const uni = [b, len, d, a1, a2, e, width, ctx0.table.shape[0] as number, ctx1.table.shape[0] as number, ...drop[0], ...drop[1], s1, s2];
+  const s1 = gemmSplits(2 * d, a1, rows, TILE_128);
+  const s1b = W1T_SPLITS(d, a1, b);
+  const s2 = gemmSplits(a1 + 1, a2, rows, TILE_128);
+  const uni = [b, len, d, a1, a2, e, width, ctx0.table.shape[0] as number, ctx1.table.shape[0] as number, ...drop[0], ...drop[1], s1, s2, s1b];
   const g = (m: number, n: number, k: number, splits = 1) => [...gemmUniforms(m, n, k, splits), ...uni];
 
   const pairs = new Int32Array(2 * b);
@@ -428,9 +473,10 @@ export function webGpuDinBlock(x: DinBlockInputs): tf.Tensor2D {
     const z2 = allocOnGpu([rows, a2]);
     const scores = allocOnGpu([rows]);
     runRaw(TARGET, [vec, slots, w1, t0, t1, ctxIds, tq, feat], g(b, a1, d), gemmWorkgroups(b, a1));
-    runRaw(HISTORY, [vec, slots, w1, tq, b1, z1], g(rows, a1, 2 * d), gemmWorkgroups(rows, a1));
-    runRaw(LAYER2, [z1, w2, b2, z2], g(rows, a2, a1), gemmWorkgroups(rows, a2));
+    runRaw(HISTORY, [vec, slots, w1, tq, b1, z1], g(rows, a1, 2 * d), gemmWorkgroups(rows, a1, 1, TILE_128));
+    runRaw(LAYER2, [z1, w2, b2, z2], g(rows, a2, a1), gemmWorkgroups(rows, a2, 1, TILE_128));
     runRaw(POOL, [z2, w3, b3, vec, slots, seq, scores, feat], uni, workgroupGrid(b));
+    flushQueue(); // the GPU starts on the forward while the host records the rest of the step
     asTensor(tq).dispose();
     const kept = [z1, z2, scores].map(asTensor);
     save([vec, w1, w2, w3, ...kept, slots, seq, ctxIds]);
@@ -443,26 +489,33 @@ export function webGpuDinBlock(x: DinBlockInputs): tf.Tensor2D {
         const p3 = allocOnGpu([b, a2 + 1]);
         runRaw(POOL_GRAD, [dout, sv, sslots, sseq, sz2, dscore, p3], uni, workgroupGrid(b));
         const dz1 = allocOnGpu([rows, a1]);
-        runRaw(LAYER2_GRAD, [dscore, sw3, sz2, sw2, sz1, dz1], g(rows, a1, a2), gemmWorkgroups(rows, a1));
+        runRaw(LAYER2_GRAD, [dscore, sw3, sz2, sw2, sz1, dz1], g(rows, a1, a2), gemmWorkgroups(rows, a1, 1, TILE_128));
         const dh = allocOnGpu([rows, d]);
         const tmp = allocOnGpu([rows, d]);
-        runRaw(GRAD_X, [dz1, sv, sslots, sw1, sscores, dout, dh, tmp], g(rows, d, a1), gemmWorkgroups(rows, d));
+        runRaw(GRAD_X, [dz1, sv, sslots, sw1, sscores, dout, dh, tmp], g(rows, d, a1), gemmWorkgroups(rows, d, 1, TILE_128x64));
         const parts2 = allocOnGpu([s2, a1 + 1, a2]);
-        runRaw(W2_PARTS, [sz1, dscore, sw3, sz2, parts2], g(a1 + 1, a2, rows, s2), gemmWorkgroups(a1 + 1, a2, s2));
-        const parts1 = allocOnGpu([s1, 4 * d + 1, a1]);
-        runRaw(W1_PARTS, [sv, sslots, dz1, parts1], g(4 * d + 1, a1, rows, s1), gemmWorkgroups(4 * d + 1, a1, s1));
+        runRaw(W2_PARTS, [sz1, dscore, sw3, sz2, parts2], g(a1 + 1, a2, rows, s2), gemmWorkgroups(a1 + 1, a2, s2, TILE_128));
+        const parts1 = allocOnGpu([s1, 2 * d, a1]);
+        const parts1t = allocOnGpu([s1b, d + 1, a1]);
+        runRaw(
+          W1_PARTS,
+          [sv, sslots, dz1, parts1, parts1t],
+          [...gemmUniforms(2 * d, a1, rows, s1), ...gemmUniforms(d + 1, a1, b, s1b), ...uni],
+          gemmPairWorkgroups(2 * d, a1, d + 1, a1, s1, s1b, TILE_128),
+        );
         const [dw1, db1, dw2, db2] = [allocOnGpu([4 * d, a1]), allocOnGpu([a1]), allocOnGpu([a1, a2]), allocOnGpu([a2])];
-        runRaw(REDUCE_W, [parts1, parts2, dw1, db1, dw2, db2], uni, workgroupGrid(Math.ceil(((4 * d + 1) * a1 + (a1 + 1) * a2) / WG)));
+        runRaw(REDUCE_W, [parts1, parts1t, parts2, dw1, db1, dw2, db2], uni, workgroupGrid(Math.ceil(((4 * d + 1) * a1 + (a1 + 1) * a2) / WG)));
         const [dw3, db3] = [allocOnGpu([a2, 1]), allocOnGpu([1])];
         const [dt0, dt1] = [allocOnGpu([...ctx0.table.shape]), allocOnGpu([...ctx1.table.shape])];
         const smallWork = a2 + 1 + ((ctx0.table.shape[0] as number) + (ctx1.table.shape[0] as number)) * e;
         runRaw(REDUCE_SMALL, [p3, dout, sctx, dw3, db3, dt0, dt1], uni, workgroupGrid(Math.ceil(smallWork / WG)));
+        flushQueue(); // the GPU runs the products above while the host builds the CSR lists
         const { offsets, positions } = positionsBySlot(x.slots, b, x.itemSeq, slotCount);
         const off = tf.tensor1d(offsets, 'int32');
         const pos = tf.tensor1d(positions.length > 0 ? positions : new Int32Array(1), 'int32');
         const dvec = allocOnGpu([slotCount, d]);
         runRaw(VECTORS_GRAD, [off, pos, tmp, dh, dout, dvec], [...uni, slotCount], workgroupGrid(Math.ceil((slotCount * d) / WG)));
-        tf.dispose([off, pos, ...[dscore, p3, dz1, dh, tmp, parts1, parts2].map(asTensor)]);
+        tf.dispose([off, pos, ...[dscore, p3, dz1, dh, tmp, parts1, parts1t, parts2].map(asTensor)]);
         return [dvec, dt0, dt1, dw1, db1, dw2, db2, dw3, db3].map(asTensor);
       },
     };

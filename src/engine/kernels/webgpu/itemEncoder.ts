@@ -9,7 +9,7 @@
  * | | dispatches | tfjs-level ops replaced |
  * |---|---|---|
  * | forward | 1 (`mmctrItemEncode`) | padding mask, id lookup, gather of the tag lists, tag lookup, masked mean, gather of the vectors, projection matMul, concat, padding mask, multiply (10 dispatches) |
- * | backward, distinct ids known on the host (the encoder's 'unique' lookup) | 1 (`mmctrItemEncodeGradHost`: every gradient element written once, tag sums through a host-built CSR: deterministic) | multiply, concat gradient, matMul, masked-mean gradient, two lookup gradients (8) |
+ * | backward, distinct ids known on the host (the encoder's 'unique' lookup) | 2 (`mmctrItemEncodeGradHostW`: dW partials, a split-K matrix product over the positions; `mmctrItemEncodeGradHost`: every gradient element written once, tag sums through a host-built CSR, dW from the partials in order: deterministic) | multiply, concat gradient, matMul, masked-mean gradient, two lookup gradients (8) |
  * | backward, otherwise | 2 (`mmctrItemEncodeGradInit`: zero the two table gradients + partial sums of dW; `mmctrItemEncodeGradScatter`: scatter-add into both tables + the sum of the dW partials) | the same |
  *
  * Without host ids, dW = Σ_p vectors[id_p]ᵀ · dy_p[2e:] is summed in `DW_CHUNKS` slices of the positions (partials)
@@ -18,8 +18,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { MmctrError } from '../../../errors';
+import { TILE_128x64, gemmProgram, gemmSplits, gemmUniforms, gemmWorkgroups } from './gemm';
 import { atomicAddF32 } from './program';
-import { type RawProgram, allocOnGpu, runRaw, workgroupGrid, FLAT_MAIN } from './raw';
+import { type RawProgram, allocOnGpu, flushQueue, runRaw, workgroupGrid, FLAT_MAIN } from './raw';
 
 const WG = 256;
 /** Slices of the positions in the dW partial sums (each thread of the init pass sums one slice of one dW entry). */
@@ -179,11 +180,41 @@ const GRAD_SCATTER: RawProgram = {
 };
 
 /**
- * Deterministic backward in one dispatch, for distinct ids known on the host (the encoder's 'unique' lookup):
+ * dW partials for the host-id backward: parts[split] = Σ_{p in split} vectors[id_p]ᵀ · dy_p[2e:] (a split-K matrix
+ * product over the positions; [d, P] per slice), summed in order by GRAD_HOST.
+ */
+const GRAD_HOST_W = gemmProgram({
+  key: 'mmctrItemEncodeGradHostW',
+  bindings: [
+    { name: 'vec', access: 'read', type: 'f32' },
+    { name: 'ids', access: 'read', type: 'i32' },
+    { name: 'dy', access: 'read', type: 'f32' },
+    { name: 'parts', access: 'read_write', type: 'f32' },
+  ],
+  uniforms: SHAPE,
+  helpers: `
+fn itemVec(p : i32, q : i32) -> f32 {
+  let id = ids[p];
+  if (id > 0 && id < u.rows) { return vec[id * u.d + q]; }
+  return 0.0;
+}`,
+  loadA: 'itemVec(k, r)',
+  loadB: ['dy[k * (2 * u.e + u.pw) + 2 * u.e + c]'],
+  store: 'parts[(split * u.gm + r) * u.gn + c] = acc0;',
+  tile: TILE_128x64,
+  aContig: 'm',
+});
+
+/** K slices of GRAD_HOST_W: enough workgroups to fill a GPU, ≥ 256 positions each. */
+const dwSplits = (d: number, pw: number, n: number) => gemmSplits(d, pw, n, TILE_128x64, 512, 256);
+
+/**
+ * Deterministic backward in two dispatches, for distinct ids known on the host (the encoder's 'unique' lookup):
  * work items dId (rows · e: the row of the position holding that id, else 0), dTag (tagRows · e: the sum over the
  * positions whose item carries the tag, each dy / its valid-tag count, in a host-built CSR order), dW (d · P: the
  * sum over all positions, in order). `index` = [slot of every item row (−1 when absent) ‖ CSR offsets per tag row];
- * `entries` = (position, bitcast weight) pairs. No atomics, no zero pass: every output element is written once.
+ * `entries` = (position, bitcast weight) pairs; dW sums the `dwSplits` partials of GRAD_HOST_W in order. No atomics,
+ * no zero pass: every output element is written once.
  */
 const GRAD_HOST: RawProgram = {
   key: 'mmctrItemEncodeGradHost',
@@ -191,13 +222,12 @@ const GRAD_HOST: RawProgram = {
     { name: 'dy', access: 'read', type: 'f32' },
     { name: 'index', access: 'read', type: 'i32' },
     { name: 'entries', access: 'read', type: 'i32' },
-    { name: 'ids', access: 'read', type: 'i32' },
-    { name: 'vec', access: 'read', type: 'f32' },
+    { name: 'parts', access: 'read', type: 'f32' },
     { name: 'dId', access: 'read_write', type: 'f32' },
     { name: 'dTag', access: 'read_write', type: 'f32' },
     { name: 'dW', access: 'read_write', type: 'f32' },
   ],
-  uniforms: SHAPE,
+  uniforms: [...SHAPE, { name: 'dwSplits', type: 'i32' }],
   body: `${FLAT_MAIN}
   let width = 2 * u.e + u.pw;
   let nId = u.rows * u.e;
@@ -222,13 +252,8 @@ const GRAD_HOST: RawProgram = {
   }
   let w0 = q - u.tagRows * u.e;
   if (w0 >= u.d * u.pw) { return; }
-  let j = w0 / u.pw;
-  let k = w0 - j * u.pw;
   var s = 0.0;
-  for (var p = 0; p < u.n; p = p + 1) {
-    let id = ids[p];
-    if (id > 0 && id < u.rows) { s = s + vec[id * u.d + j] * dy[p * width + 2 * u.e + k]; }
-  }
+  for (var sp = 0; sp < u.dwSplits; sp = sp + 1) { s = s + parts[sp * u.d * u.pw + w0]; }
   dW[w0] = s;
 }`,
 };
@@ -315,13 +340,17 @@ export function webGpuItemEncode(ids: tf.Tensor, w: ItemEncoderWeights, host?: I
         const g = dy as tf.Tensor;
         const savedIds = saved[0];
         if (host) {
+          flushQueue(); // the GPU runs the queued backward while the host builds the index
           const { index, entries } = hostGradIndex(host.ids, host.tagLists, tl, rows, tagRows);
           const indexT = tf.tensor1d(index, 'int32');
           const entriesT = tf.tensor1d(entries, 'int32');
           const [dIdH, dTagH, dWH] = [allocOnGpu([rows, e]), allocOnGpu([tagRows, e]), allocOnGpu([d, pw])];
+          const splits = dwSplits(d, pw, n);
+          const parts = allocOnGpu([splits, d, pw]);
+          runRaw(GRAD_HOST_W, [w.vectors, savedIds, g, parts], [...gemmUniforms(d, pw, n, splits), ...uniforms], gemmWorkgroups(d, pw, splits, TILE_128x64));
           const work = rows * e + tagRows * e + d * pw;
-          runRaw(GRAD_HOST, [g, indexT, entriesT, savedIds, w.vectors, dIdH, dTagH, dWH], uniforms, workgroupGrid(Math.ceil(work / WG)));
-          tf.dispose([indexT, entriesT]);
+          runRaw(GRAD_HOST, [g, indexT, entriesT, parts, dIdH, dTagH, dWH], [...uniforms, splits], workgroupGrid(Math.ceil(work / WG)));
+          tf.dispose([indexT, entriesT, tf.engine().makeTensorFromTensorInfo(parts)]);
           const eng = tf.engine();
           return [eng.makeTensorFromTensorInfo(dIdH), eng.makeTensorFromTensorInfo(dTagH), eng.makeTensorFromTensorInfo(dWH)];
         }

@@ -233,6 +233,18 @@ export function copyRange(src: TensorInfo, srcOffset: number, dst: TensorInfo, d
   for (const o of rawCopyObservers) o();
 }
 
+/**
+ * Submits the commands recorded so far (tfjs's and the raw programs'), so that the GPU works on them while the host
+ * goes on (host-built index data of a backward pass, say); tfjs would otherwise hold them until its batch of
+ * WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE dispatches is full. Order and results are unchanged; costs one queue submit.
+ */
+export function flushQueue(): void {
+  const b = backendInternals();
+  if (!b.commandEncoder) return;
+  b.endComputePassEncoder();
+  b.submitQueue();
+}
+
 /** The tensor's buffer is shared with another tensor (an in-place write would change both). */
 export function isShared(t: TensorInfo): boolean {
   const d = backendInternals().tensorMap.get(t.dataId);
