@@ -15,9 +15,12 @@
  * κ_m is a learnt log inverse temperature per head, initialised to log 10 as CLIP's logit scale (1/0.07): with
  * κ = 0 the scores start small and Adam needs far more steps to sharpen the pooling through W alone.
  * An MLP over [t, pooled] has to learn dot products from data, which it does poorly; the bilinear form has them.
- * Measured on data/small (seed 20242025): with the generator's true item vectors as item_emb the heads lift dinSmall
- * (pretrainedDim 128) from 0.829 to 0.845 valid AUC; with real item tables they did not help (fused table: 0.773
- * with heads on the whole item vector, 0.766 on item_emb only, vs 0.784 without): the learnt parts overfit first.
+ * `matchForm: 'diagonal'` replaces W_m by diag(w_m) (D weights per head instead of D²; the shared item projection
+ * still rotates the pretrained vectors), which is learnt from far fewer rows.
+ * Measured on data/small (seed 20242025, valid AUC, oracle 0.8692; bench/results/oracleGap.md): with the generator's
+ * true item vectors as item_emb, dinSmall 0.828; full bilinear heads on the whole item vector (pretrainedDim 128)
+ * 0.845; diagonal heads on item_emb with embedding L2 1e-3 0.860. On the fused-clusters Task 1 table: dinSmall
+ * 0.802, diagonal heads 0.820; bilinear heads on the whole item vector overfit first (fused table: 0.773 vs 0.784).
  */
 import * as tf from '@tensorflow/tfjs';
 import { CtrModelBase, ITEM_SIDE_DEFAULTS, type ItemSideArgs, type ModelOptions, oneOf, resolveArgs, run } from './base';
@@ -50,9 +53,16 @@ export interface DinArgs extends ItemSideArgs {
    * the projected item_emb part (frozen vectors shared by all items: no per-item parameter to overfit). Default 'item'.
    */
   matchOn?: MatchOn;
+  /**
+   * The form of each match head: 'bilinear' = ⟨W_m t, h⟩ with a full D×D matrix per head; 'diagonal' =
+   * ⟨w_m ⊙ t, h⟩, one weight per coordinate (D per head instead of D², so it is learnt from far fewer rows; the
+   * shared item projection still lets it weigh any directions of the pretrained vectors). Default 'bilinear'.
+   */
+  matchForm?: MatchForm;
 }
 
 export type MatchOn = 'item' | 'pretrained';
+export type MatchForm = 'bilinear' | 'diagonal';
 
 /** The challenge baseline: emb 64, attention [512, 256] ReLU, DNN [1024, 512, 256] BN ReLU, dropout 0.1. */
 export const dinBaseline: Required<DinArgs> = {
@@ -67,6 +77,7 @@ export const dinBaseline: Required<DinArgs> = {
   dropout: 0.1,
   matchHeads: 0,
   matchOn: 'item',
+  matchForm: 'bilinear',
 };
 
 /** Sized for 2 CPU cores. */
@@ -77,8 +88,12 @@ export const dinSmall: DinArgs = {
   dnnUnits: [128, 64],
 };
 
-/** dinSmall with 4 bilinear match heads pooled by log-mean-exp (a max-like match; see the header for when it helps). */
-export const dinMatchSmall: DinArgs = { ...dinSmall, matchHeads: 4 };
+/**
+ * dinSmall with 4 diagonal match heads on the projected item_emb, pooled by log-mean-exp (a max-like match; see the
+ * header), the projection at full width 128. Train it with a stronger embedding L2 (`--emb-reg 1e-3`): together the
+ * best DIN settings measured on data/small (bench/results/oracleGap.md, table fused-clusters-diag).
+ */
+export const dinMatchSmall: DinArgs = { ...dinSmall, pretrainedDim: 128, matchHeads: 4, matchOn: 'pretrained', matchForm: 'diagonal' };
 
 export const DIN_PRESETS = { dinBaseline, dinSmall, dinMatchSmall } as const;
 
@@ -111,7 +126,8 @@ export class Din extends CtrModelBase<DinArgs> {
     // Registered last, so the other layers keep their seeds with or without it.
     this.matchOn = oneOf('din', 'matchOn', a.matchOn, ['item', 'pretrained'] as const);
     const matchWidth = this.matchOn === 'item' ? this.items.width : a.pretrainedDim;
-    this.match = a.matchHeads > 0 ? new MatchScores('din', a.matchHeads, matchWidth, (key, make) => this.add(key, make)) : null;
+    const matchForm = oneOf('din', 'matchForm', a.matchForm, ['bilinear', 'diagonal'] as const);
+    this.match = a.matchHeads > 0 ? new MatchScores('din', a.matchHeads, matchWidth, (key, make) => this.add(key, make), matchForm) : null;
     this.build();
   }
 
@@ -156,7 +172,7 @@ type AddLayer = <L extends tf.layers.Layer>(key: string, make: (name: string, se
  * e^κ_m ⟨W_m t, h_j⟩ / √D (0 for a row without a valid position); linear(f) → [b, 1] = a·f + c.
  */
 export class MatchScores {
-  private readonly query: PretrainedProjection;
+  private readonly query: PretrainedProjection | HeadDiagonal;
   private readonly scale: HeadLogScale;
   private readonly out: MlpBlock;
 
@@ -165,9 +181,13 @@ export class MatchScores {
     readonly heads: number,
     readonly width: number,
     add: AddLayer,
+    form: MatchForm = 'bilinear',
   ) {
     if (!Number.isInteger(heads) || heads < 1) throw new ModelConfigError(`${model}: matchHeads must be an integer ≥ 0, got ${heads}`);
-    this.query = add('match_query', (name, seed) => new PretrainedProjection({ name, seed, outputDim: heads * width }));
+    this.query =
+      form === 'diagonal'
+        ? add('match_query', (name, seed) => new HeadDiagonal({ name, seed, heads }))
+        : add('match_query', (name, seed) => new PretrainedProjection({ name, seed, outputDim: heads * width }));
     this.out = add('match_linear', (name, seed) => new MlpBlock({ name, seed, outputDim: 1 }));
     this.scale = add('match_scale', (name) => new HeadLogScale({ name, heads, init: Math.log(MATCH_INIT_SCALE) }));
   }
@@ -193,6 +213,49 @@ export class MatchScores {
 
 /** Initial inverse temperature e^κ of the match heads (CLIP's logit scale starts at 1/0.07 ≈ 14). */
 const MATCH_INIT_SCALE = 10;
+
+/**
+ * The diagonal match form: one weight vector w_m [D] per head; apply(t [b, D]) → [b, M·D] = (w_m ⊙ t) for m = 1..M.
+ * Initialised at 1 + 0.1·N(0, 1) (seeded): near the plain dot product, and different per head so the heads can part.
+ */
+export class HeadDiagonal extends tf.layers.Layer {
+  static className = 'MmctrHeadDiagonal';
+  readonly heads: number;
+  readonly seed?: number;
+  private kernel!: tf.LayerVariable; // [M, D]
+
+  constructor(args: { name: string; heads: number; seed?: number }) {
+    super({ name: args.name });
+    this.heads = args.heads;
+    this.seed = args.seed;
+  }
+
+  override build(inputShape: tf.Shape | tf.Shape[]): void {
+    const width = (inputShape as tf.Shape)[(inputShape as tf.Shape).length - 1];
+    if (typeof width !== 'number') throw new ModelConfigError(`HeadDiagonal ${this.name}: the input's last dimension must be known`);
+    const init = tf.initializers.randomNormal({ mean: 1, stddev: 0.1, seed: this.seed });
+    this.kernel = this.addWeight('kernel', [this.heads, width], 'float32', init);
+    this.built = true;
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => {
+      const t = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor2D; // [b, D]
+      const [b, d] = t.shape;
+      return tf.reshape(tf.mul(tf.expandDims(t, 1), tf.expandDims(this.kernel.read(), 0)), [b, this.heads * d]);
+    });
+  }
+
+  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
+    const s = inputShape as tf.Shape;
+    return [s[0], this.heads * (s[s.length - 1] as number)];
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), heads: this.heads, ...(this.seed === undefined ? {} : { seed: this.seed }) };
+  }
+}
+tf.serialization.registerClass(HeadDiagonal);
 
 /** One learnt scalar κ_m per head; apply(anything) → e^κ [M]. */
 export class HeadLogScale extends tf.layers.Layer {

@@ -39,6 +39,10 @@ const cases: ModelCase[] = [
     make: (t, seed) => createModel('din', { ...TINY_ARGS.din, matchHeads: 1, matchOn: 'pretrained' }, t, { seed }),
   },
   {
+    label: 'din, 2 diagonal match heads on item_emb',
+    make: (t, seed) => createModel('din', { ...TINY_ARGS.din, matchHeads: 2, matchOn: 'pretrained', matchForm: 'diagonal' }, t, { seed }),
+  },
+  {
     label: 'transformerDcn, no max-pool, 2 heads, dropout',
     make: (t, seed) => createModel('transformerDcn', { ...TINY_ARGS.transformerDcn, maxPool: false, numHeads: 2, transformerDropout: 0.2 }, t, { seed }),
   },
