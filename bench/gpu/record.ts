@@ -29,6 +29,8 @@ export interface StepPhases {
   loss: number;
   adam: number;
   other: number;
+  /** Part of `record`: step start → first queue submit (webgpu; absent in older records). */
+  firstSubmit?: number;
 }
 
 /** train.ts `--profile N`: GPU time per program from timestamp queries, one compute pass per dispatch. */

@@ -191,6 +191,7 @@ export function profileRows(records: GpuBenchRecord[]): Row[] {
     extra('(profiled step, wall: one pass per dispatch)', (r) => r.profile!.wallMsPerStep),
     extra('(timed step, wall: median, unprofiled)', (r) => r.medianStepMs),
     extra('host: record forward + backward (timed steps)', (r) => r.phases?.record),
+    extra('host: of which step start → first submit (timed steps)', (r) => r.phases?.firstSubmit),
     extra('host: await loss (GPU fwd + bwd, read) (timed steps)', (r) => r.phases?.loss),
     extra('host: Adam incl. global-norm read (timed steps)', (r) => r.phases?.adam),
     extra('host: other (timed steps)', (r) => r.phases?.other),

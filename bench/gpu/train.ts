@@ -26,7 +26,9 @@
  *
  * Host phases of every timed step (the record's `phases`, ms per step): `record` (lossAndGradients: host work and
  * the recording of forward + backward), `loss` (await the loss: the GPU finishing them, plus the read), `adam`
- * (Adam's recording, its global-norm read, the update queued), `other` (disposal, seeding).
+ * (Adam's recording, its global-norm read, the update queued), `other` (disposal, seeding); and `firstSubmit`
+ * (within `record`: from the step's start to its first queue submit, the host work before the GPU gets any of
+ * the step: batch upload, id checks, unique lookup, the forward's recording up to the first flush).
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -141,14 +143,18 @@ function randomBatch(size: number, L: number, index: number, seed: number): Batc
   return { index, size, seqLen: L, rows, userId: rows.slice(), itemId, likesLevel, viewsLevel, itemSeq, label };
 }
 
-/** Counts WebGPU compute dispatches and queue submits (Dawn's classes, patched once); null off webgpu. */
-function gpuCounters(info: BackendInfo): { read(): { dispatches: number; submits: number } } | null {
+/**
+ * Counts WebGPU compute dispatches and queue submits (Dawn's classes, patched once), and notes the time of the
+ * first submit after `mark()`; null off webgpu.
+ */
+function gpuCounters(info: BackendInfo): { read(): { dispatches: number; submits: number }; mark(): void; firstSubmitAt(): number | null } | null {
   if (info.name !== 'webgpu') return null;
   const g = globalThis as unknown as Record<string, { prototype: Record<string, unknown> } | undefined>;
   const pass = g.GPUComputePassEncoder?.prototype;
   const queue = g.GPUQueue?.prototype;
   if (!pass || !queue || typeof pass.dispatchWorkgroups !== 'function' || typeof queue.submit !== 'function') return null;
   const counts = { dispatches: 0, submits: 0 };
+  let first: number | null = null;
   const dispatch = pass.dispatchWorkgroups as (...a: unknown[]) => unknown;
   const submit = queue.submit as (...a: unknown[]) => unknown;
   try {
@@ -158,12 +164,19 @@ function gpuCounters(info: BackendInfo): { read(): { dispatches: number; submits
     };
     queue.submit = function (this: unknown, ...a: unknown[]) {
       counts.submits++;
+      if (first === null) first = performance.now();
       return submit.apply(this, a);
     };
   } catch {
     return null;
   }
-  return { read: () => ({ ...counts }) };
+  return {
+    read: () => ({ ...counts }),
+    mark: () => {
+      first = null;
+    },
+    firstSubmitAt: () => first,
+  };
 }
 
 /**
@@ -294,10 +307,11 @@ async function main(): Promise<void> {
     const losses: number[] = [];
     let step = 0;
     // Host phases of the steps since the last reset (ms summed).
-    const phases: StepPhases = { record: 0, loss: 0, adam: 0, other: 0 };
-    const resetPhases = () => Object.assign(phases, { record: 0, loss: 0, adam: 0, other: 0 });
+    const phases: StepPhases = { record: 0, loss: 0, adam: 0, other: 0, firstSubmit: 0 };
+    const resetPhases = () => Object.assign(phases, { record: 0, loss: 0, adam: 0, other: 0, firstSubmit: 0 });
     const trainStep = async (): Promise<void> => {
       const p0 = performance.now();
+      counters?.mark();
       seedRandomOps(`${cfg.seed}/step/${step}`);
       let out;
       try {
@@ -306,6 +320,7 @@ async function main(): Promise<void> {
         seedRandomOps(null);
       }
       const p1 = performance.now();
+      phases.firstSubmit! += (counters?.firstSubmitAt() ?? p1) - p0;
       let p2 = p1;
       let p3 = p1;
       try {

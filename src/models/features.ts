@@ -197,6 +197,7 @@ export class ItemEncoder {
   private readonly fields: Encoded[] = [];
   private readonly parts: EncoderParts = { layers: [], frozen: [] };
   private readonly slots: Int32Array; // id → unique slot, −1 when unseen (reset after each batch)
+  private readonly seen: Int32Array; // slot → id of the batch being indexed (scratch of uniqueIds)
   /** The parts of the baseline's field list (id, tags, pretrained), for the fused webgpu encoder. */
   private readonly fusable: Partial<{
     id: EmbeddingTable;
@@ -213,6 +214,7 @@ export class ItemEncoder {
     this.lookup = args.lookup ?? 'unique';
     this.numItems = table.tags.rows;
     this.slots = new Int32Array(this.numItems).fill(-1);
+    this.seen = new Int32Array(this.numItems);
     const seed = (k: number) => (args.seed === undefined ? undefined : args.seed + 1000 * k);
     this.width = features.reduce((s, f) => s + fieldWidth(f, args.embeddingDim), 0);
     features.forEach((f, k) => this.fields.push(this.field(f, table, args.embeddingDim, seed(k))));
@@ -308,12 +310,13 @@ export class ItemEncoder {
     return tf.tidy(() => {
       const [b, len] = itemSeq.shape;
       const mask = paddingMask(itemSeq) as tf.Tensor2D;
-      const targetIds = this.hostIds(itemId, 'itemId');
-      const historyIds = this.hostIds(itemSeq, 'itemSeq');
+      const check = this.lookup === 'perPosition'; // else uniqueIds checks the ids in its pass
+      const targetIds = this.hostIds(itemId, 'itemId', check);
+      const historyIds = this.hostIds(itemSeq, 'itemSeq', check);
       if (this.lookup === 'perPosition') {
         return { target: this.encodeIds(itemId) as tf.Tensor2D, history: this.encodeIds(itemSeq) as tf.Tensor3D, mask };
       }
-      const { unique, index } = this.uniqueIds([targetIds, historyIds]);
+      const { unique, index } = this.uniqueIds([targetIds, historyIds], ['itemId', 'itemSeq']);
       const vectors = this.encodeIds(tf.tensor1d(unique, 'int32'), unique); // [U, D]
       const target = tf.gather(vectors, tf.tensor1d(index.subarray(0, b), 'int32')) as tf.Tensor2D; // [b, D]
       const history = tf.gather(vectors, tf.tensor2d(index.subarray(b), [b, len], 'int32')) as tf.Tensor3D; // [b, L, D]
@@ -328,46 +331,77 @@ export class ItemEncoder {
    */
   encodeSlots(itemId: tf.Tensor1D, itemSeq: tf.Tensor2D): { vectors: tf.Tensor2D; slots: Int32Array; itemSeq: Int32Array } | null {
     if (this.lookup !== 'unique') return null;
-    const targetIds = this.hostIds(itemId, 'itemId');
-    const historyIds = this.hostIds(itemSeq, 'itemSeq');
-    const { unique, index } = this.uniqueIds([targetIds, historyIds]);
+    const targetIds = this.hostIds(itemId, 'itemId', false);
+    const historyIds = this.hostIds(itemSeq, 'itemSeq', false);
+    const { unique, index } = this.uniqueIds([targetIds, historyIds], ['itemId', 'itemSeq']); // checks the ids
     const vectors = tf.tidy(() => this.encodeIds(tf.tensor1d(unique, 'int32'), unique) as tf.Tensor2D); // [U, D]
     return { vectors, slots: index, itemSeq: historyIds };
   }
 
-  /** Distinct ids of the arrays (in first-seen order) and, for every element, its slot among them. */
-  private uniqueIds(arrays: Int32Array[]): { unique: Int32Array; index: Int32Array } {
+  /**
+   * Distinct ids of the arrays (in first-seen order) and, for every element, its slot among them; each id checked
+   * against the table (the check `hostIds` skips for the 'unique' lookup, done here in the same pass). `names` name
+   * the arrays in the error. Typed arrays and the encoder's reused id → slot map only: no per-step Map, Set or
+   * array of numbers (bench/gpu/hostIndex.ts times it).
+   */
+  private uniqueIds(arrays: Int32Array[], names: string[]): { unique: Int32Array; index: Int32Array } {
     const total = arrays.reduce((s, a) => s + a.length, 0);
     const index = new Int32Array(total);
-    const seen: number[] = [];
+    let count = 0;
     let at = 0;
-    for (const a of arrays) {
-      for (let i = 0; i < a.length; i++, at++) {
-        const id = a[i];
-        let slot = this.slots[id];
-        if (slot < 0) {
-          slot = seen.length;
-          this.slots[id] = slot;
-          seen.push(id);
-        }
-        index[at] = slot;
+    for (let k = 0; k < arrays.length; k++) {
+      const a = arrays[k];
+      count = assignSlots(a, index, at, this.slots, this.seen, count);
+      if (count < 0) {
+        this.slots.fill(-1); // the ids seen before the bad one
+        const i = a.findIndex((id) => !(id >= 0 && id < this.numItems));
+        throw new ModelConfigError(`${names[k]}: item id ${a[i]} at flat position ${i} is outside 0..${this.numItems - 1}`);
       }
+      at += a.length;
     }
-    for (const id of seen) this.slots[id] = -1;
-    return { unique: Int32Array.from(seen), index };
+    const unique = this.seen.slice(0, count);
+    for (let i = 0; i < count; i++) this.slots[unique[i]] = -1;
+    return { unique, index };
   }
 
-  /** The ids on the host (they come from host arrays; on cpu/wasm this is a view), checked: int32, in the table. */
-  private hostIds(ids: tf.Tensor, input: string): Int32Array {
+  /**
+   * The ids on the host (they come from host arrays; on cpu/wasm this is a view), checked: int32, in the table
+   * (`check` false: the range check is left to the caller, `uniqueIds`).
+   */
+  private hostIds(ids: tf.Tensor, input: string, check = true): Int32Array {
     if (ids.dtype !== 'int32') throw new ModelConfigError(`${input}: item ids must be int32, got ${ids.dtype}`);
     const data = ids.dataSync() as Int32Array;
+    if (!check) return data;
+    const n = this.numItems;
     for (let i = 0; i < data.length; i++) {
-      if (!(data[i] >= 0 && data[i] < this.numItems)) {
-        throw new ModelConfigError(`${input}: item id ${data[i]} at flat position ${i} is outside 0..${this.numItems - 1}`);
+      if (!(data[i] >= 0 && data[i] < n)) {
+        throw new ModelConfigError(`${input}: item id ${data[i]} at flat position ${i} is outside 0..${n - 1}`);
       }
     }
     return data;
   }
+}
+
+/**
+ * Slots of `ids` into `index` from `at`: `slots` maps an id to its slot (−1 = not seen yet; the new ones get
+ * `count`, `count` + 1, … and are listed in `seen`). Returns the new count, or −1 at an id outside `slots`
+ * (the caller names it). A function of its own, on typed arrays: one tight loop.
+ */
+function assignSlots(ids: Int32Array, index: Int32Array, at: number, slots: Int32Array, seen: Int32Array, count: number): number {
+  const n = ids.length;
+  const rows = slots.length;
+  for (let i = 0; i < n; i++) {
+    const id = ids[i];
+    if (!(id >= 0 && id < rows)) return -1;
+    let slot = slots[id];
+    if (slot < 0) {
+      slot = count++;
+      slots[id] = slot;
+      seen[slot] = id;
+    }
+    index[at + i] = slot;
+  }
+  return count;
 }
 
 /** The target's context fields (likes_level, views_level), each with its own table. */

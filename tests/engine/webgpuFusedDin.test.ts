@@ -13,6 +13,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
+import { dinBlockChunkRows, dinBlockOptions } from '../../src/engine/kernels/webgpu/dinBlock';
 import { webGpuDinFirstLinear } from '../../src/engine/kernels/webgpu/dinFirstLinear';
 import { webGpuFeatureConcat } from '../../src/engine/kernels/webgpu/featureConcat';
 import { webGpuItemEncode } from '../../src/engine/kernels/webgpu/itemEncoder';
@@ -100,6 +101,96 @@ function encoderReference(idT: tf.Tensor, tagT: tf.Tensor, proj: tf.Tensor, vect
   const tagPart = tf.div(tagSum, tf.maximum(tf.sum(tagMask, 1), 1));
   const vecPart = tf.matMul(tf.gather(vectors, ids) as tf.Tensor2D, proj as tf.Tensor2D);
   return tf.mul(tf.concat([idPart, tagPart, vecPart], -1), valid);
+}
+
+// DIN block: D = 8 + 8 + 16 = 32 (4D + 1 = 129: two tiles of 128), attention 144 → 136 (two tiles of 64 and of 128
+// each), b·L = 24 · 50 = 1,200 (two K splits).
+const DIN_SHAPE: TinyShape = { items: 300, tags: 12, embDim: 8, seqLen: 50 };
+const DIN_ARGS = { embeddingDim: 8, pretrainedDim: 16, attentionUnits: [144, 136], attentionDropout: 0.2, dnnUnits: [16], batchNorm: false, dropout: 0 };
+const DIN_ROWS = 24;
+const dinRows = makeRows(DIN_ROWS, 'inHistory', 'fused-din', DIN_SHAPE);
+const dinTable = tinyItemTable(DIN_SHAPE);
+
+interface DinPass {
+  logits: Float32Array;
+  loss: number;
+  grads: Map<string, Float32Array>;
+}
+
+/** One training-mode forward + backward of `model` on the rows (seeded dropout), read back. */
+async function dinPass(model: CtrModel): Promise<DinPass> {
+  const x = inputsOf(dinRows, 0, DIN_ROWS, DIN_SHAPE.seqLen);
+  const named = [...model.namedWeights()].filter(([, v]) => v.trainable);
+  let logits: tf.Tensor | undefined;
+  seedRandomOps('fused-din');
+  const { value, grads } = tf.variableGrads(() => {
+    const y = model.call(x, true);
+    logits = tf.keep(y.clone());
+    return tf.losses.sigmoidCrossEntropy(tf.tensor1d(dinRows.label), y) as tf.Scalar;
+  }, named.map(([, v]) => v));
+  seedRandomOps(null);
+  const out = {
+    logits: (await logits!.data()) as Float32Array,
+    loss: (await value.data())[0],
+    grads: new Map(await Promise.all(named.map(async ([k, v]) => [k, (await grads[v.name].data()) as Float32Array] as const))),
+  };
+  tf.dispose([value, logits!, ...Object.values(grads)]);
+  disposeInputs(x);
+  return out;
+}
+
+/** The weights of the reference model (seed 3), by key. */
+let dinWeights: Map<string, Float32Array> | undefined;
+
+/** The pass through the unfused layers on cpu (whose weights `dinModel` copies). */
+async function dinCpuReference(): Promise<DinPass> {
+  return onBackend('cpu', async () => {
+    const ref = createModel('din', DIN_ARGS, dinTable, { seed: 3 });
+    dinWeights = new Map([...ref.namedWeights()].map(([k, v]) => [k, v.dataSync().slice() as Float32Array]));
+    // The cpu attention runs its MLP on the valid positions only, which numbers the dropout mask differently; the
+    // full layout here draws the same masks as the fused block.
+    const compact = DinAttention.compactPadding;
+    DinAttention.compactPadding = false;
+    try {
+      return await dinPass(ref);
+    } finally {
+      DinAttention.compactPadding = compact;
+      ref.dispose();
+    }
+  });
+}
+
+/** A DIN model on the active backend with the reference model's weights. */
+function dinModel(): CtrModel {
+  const model = createModel('din', DIN_ARGS, dinTable, { seed: 3 });
+  for (const [key, v] of model.namedWeights()) v.assign(tf.tensor(dinWeights!.get(key)!, v.shape, v.dtype));
+  return model;
+}
+
+function expectSameBits(again: DinPass, first: DinPass): void {
+  expect(Array.from(again.logits)).toEqual(Array.from(first.logits));
+  for (const [k, g] of first.grads) expect(Array.from(again.grads.get(k)!), `bits of ${k}`).toEqual(Array.from(g));
+}
+
+function expectDinClose(got: DinPass, want: DinPass): void {
+  expect(maxRelError(got.logits, want.logits)).toBeLessThanOrEqual(TOL);
+  expect(Math.abs(got.loss - want.loss) / Math.abs(want.loss)).toBeLessThanOrEqual(TOL);
+  expect([...got.grads.keys()]).toEqual([...want.grads.keys()]);
+  for (const [k, g] of want.grads) {
+    const floor = 1e-6 * g.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+    expect(maxRelError(got.grads.get(k)!, g, floor), `gradient of ${k}`).toBeLessThanOrEqual(TOL);
+  }
+}
+
+/** Dispatches of the fused block's programs in one forward + backward of `model`. */
+async function dinBlockDispatches(model: CtrModel): Promise<number> {
+  const x = inputsOf(dinRows, 0, DIN_ROWS, DIN_SHAPE.seqLen);
+  const vars = [...model.namedWeights()].filter(([, v]) => v.trainable).map(([, v]) => v);
+  const counted = await countWebGpu(() => tf.variableGrads(() => tf.sum(model.call(x, true)) as tf.Scalar, vars));
+  const block = Object.entries(counted.counts.byProgram).filter(([k]) => k.startsWith('mmctrDinBlock'));
+  tf.dispose([counted.result.value, ...Object.values(counted.result.grads)]);
+  disposeInputs(x);
+  return block.reduce((n, [, v]) => n + v, 0);
 }
 
 describe.skipIf(!probe.adapter)('fused DIN ops on webgpu', () => {
@@ -207,66 +298,45 @@ describe.skipIf(!probe.adapter)('fused DIN ops on webgpu', () => {
   });
 
   it('DIN block: a DIN training pass (2 attention layers, dropout 0.2) matches the unfused layers on cpu, bit for bit twice, 12 block dispatches', async () => {
-    // D = 8 + 8 + 16 = 32 (4D + 1 = 129: two tiles of 128), attention 144 → 136 (two tiles of 64 and of 128 each),
-    // b·L = 24 · 50 = 1,200 (two K splits).
-    const shape: TinyShape = { items: 300, tags: 12, embDim: 8, seqLen: 50 };
-    const args = { embeddingDim: 8, pretrainedDim: 16, attentionUnits: [144, 136], attentionDropout: 0.2, dnnUnits: [16], batchNorm: false, dropout: 0 };
-    const rows = makeRows(24, 'inHistory', 'fused-din', shape);
-    const table = tinyItemTable(shape);
-    const pass = async (model: CtrModel) => {
-      const x = inputsOf(rows);
-      const named = [...model.namedWeights()].filter(([, v]) => v.trainable);
-      let logits: tf.Tensor | undefined;
-      seedRandomOps('fused-din');
-      const { value, grads } = tf.variableGrads(() => {
-        const y = model.call(x, true);
-        logits = tf.keep(y.clone());
-        return tf.losses.sigmoidCrossEntropy(tf.tensor1d(rows.label), y) as tf.Scalar;
-      }, named.map(([, v]) => v));
-      seedRandomOps(null);
-      const out = {
-        logits: (await logits!.data()) as Float32Array,
-        loss: (await value.data())[0],
-        grads: new Map(await Promise.all(named.map(async ([k, v]) => [k, (await grads[v.name].data()) as Float32Array] as const))),
-      };
-      tf.dispose([value, logits!, ...Object.values(grads)]);
-      disposeInputs(x);
-      return out;
-    };
-    await tf.setBackend('cpu');
-    const ref = createModel('din', args, table, { seed: 3 });
-    const weights = new Map([...ref.namedWeights()].map(([k, v]) => [k, v.dataSync().slice() as Float32Array]));
-    // The cpu attention runs its MLP on the valid positions only, which numbers the dropout mask differently; the
-    // full layout here draws the same masks as the fused block.
-    const compact = DinAttention.compactPadding;
-    DinAttention.compactPadding = false;
-    const want = await pass(ref).finally(() => {
-      DinAttention.compactPadding = compact;
-    });
-    ref.dispose();
+    const want = await dinCpuReference();
     await onBackend('webgpu', async () => {
-      const model = createModel('din', args, table, { seed: 3 });
-      for (const [key, v] of model.namedWeights()) v.assign(tf.tensor(weights.get(key)!, v.shape, v.dtype));
-      const got = await pass(model);
+      const model = dinModel();
+      const got = await dinPass(model);
       // No float atomics anywhere in the step (item encoder with distinct ids, block, MLP): the same bits again.
-      const again = await pass(model);
-      expect(Array.from(again.logits)).toEqual(Array.from(got.logits));
-      for (const [k, g] of got.grads) expect(Array.from(again.grads.get(k)!), `bits of ${k}`).toEqual(Array.from(g));
-      expect(maxRelError(got.logits, want.logits)).toBeLessThanOrEqual(TOL);
-      expect(Math.abs(got.loss - want.loss) / Math.abs(want.loss)).toBeLessThanOrEqual(TOL);
-      expect([...got.grads.keys()]).toEqual([...want.grads.keys()]);
-      for (const [k, g] of want.grads) {
-        const floor = 1e-6 * g.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
-        expect(maxRelError(got.grads.get(k)!, g, floor), `gradient of ${k}`).toBeLessThanOrEqual(TOL);
-      }
-      const x = inputsOf(rows);
-      const vars = [...model.namedWeights()].filter(([, v]) => v.trainable).map(([, v]) => v);
-      const counted = await countWebGpu(() => tf.variableGrads(() => tf.sum(model.call(x, true)) as tf.Scalar, vars));
-      const block = Object.entries(counted.counts.byProgram).filter(([k]) => k.startsWith('mmctrDinBlock'));
-      expect(block.reduce((n, [, v]) => n + v, 0)).toBe(12);
-      tf.dispose([counted.result.value, ...Object.values(counted.result.grads)]);
-      disposeInputs(x);
+      expectSameBits(await dinPass(model), got);
+      expectDinClose(got, want);
+      expect(await dinBlockDispatches(model)).toBe(12);
       model.dispose();
+    });
+  });
+
+  it('DIN block in chunks of batch rows (a storage-binding limit of 5 rows): the unchunked forward bit for bit, gradients within 1e-4 of cpu, the same bits twice, 3 + 9 · 5 block dispatches', async () => {
+    const want = await dinCpuReference();
+    await onBackend('webgpu', async () => {
+      const model = dinModel();
+      const whole = await dinPass(model);
+      // Widest per-position buffer: z1 [b·L, 144] → 50 · 144 · 4 bytes per batch row; 5 rows fit → chunks of 5, 5, 5, 5, 4.
+      dinBlockOptions.maxBindingBytes = 5 * DIN_ARGS.attentionUnits[0] * DIN_SHAPE.seqLen * 4;
+      try {
+        expect(dinBlockChunkRows(DIN_ROWS, DIN_SHAPE.seqLen, 144, dinBlockOptions.maxBindingBytes)).toBe(5);
+        const got = await dinPass(model);
+        expectSameBits(await dinPass(model), got);
+        expectDinClose(got, want);
+        // Per element the forward sums in the same order in every chunk (only the weight-gradient slices and dV's
+        // order of positions change): logits, loss, the output network's and the context tables' gradients are
+        // the unchunked block's bits; every other gradient within 1e-5 of them.
+        expect(Array.from(got.logits)).toEqual(Array.from(whole.logits));
+        expect(got.loss).toBe(whole.loss);
+        for (const [k, g] of whole.grads) {
+          if (/^(dnn|likes_level|views_level|attention\/output)\//.test(k)) expect(Array.from(got.grads.get(k)!), `bits of ${k}`).toEqual(Array.from(g));
+          const floor = 1e-6 * g.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+          expect(maxRelError(got.grads.get(k)!, g, floor), `gradient of ${k} against the unchunked block`).toBeLessThanOrEqual(1e-5);
+        }
+        expect(await dinBlockDispatches(model)).toBe(3 + 9 * 5);
+      } finally {
+        delete dinBlockOptions.maxBindingBytes;
+        model.dispose();
+      }
     });
   });
 

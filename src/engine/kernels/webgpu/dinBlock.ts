@@ -26,13 +26,21 @@
  *
  * Every reduction runs in a fixed order: the same gradients bit for bit on every run (the unfused path's
  * scatter-adds used float atomics). Each program binds ≤ 8 storage buffers (WebGPU's default limit).
+ *
+ * Large batches: z1 and dz1 hold b·L·A1 floats (2 GiB at batch 16,384, history 64, A1 512), past what one storage
+ * binding may hold (maxStorageBufferBindingSize: 2 GiB on an H100 under Dawn). The per-position programs (History,
+ * Layer2, Pool; PoolGrad, Layer2Grad, GradX, W2Parts, W1Parts, VectorsGrad) then run over chunks of whole batch rows,
+ * each chunk's per-position buffers under the limit (`dinBlockChunkRows`): 3 + 9 · chunks dispatches. Every forward
+ * value and the context tables', w3's and b3's gradients are the unchunked block's bits (the same sums per element;
+ * the dropout masks hash the element's index in the whole activation); the weight-gradient slices (W1, W2, biases)
+ * and dV's order of positions follow the chunks: the same to rounding, and again the same bits on every run.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { TensorInfo } from '@tensorflow/tfjs';
 import { MmctrError } from '../../../errors';
 import { WGSL_DROPOUT_HASH, dropoutUniforms } from './dropout';
 import { TILE_128, TILE_128x64, gemmPairProgram, gemmPairWorkgroups, gemmProgram, gemmSplits, gemmUniforms, gemmWorkgroups } from './gemm';
-import { type RawBinding, type RawProgram, allocOnGpu, flushQueue, runRaw, workgroupGrid, FLAT_MAIN } from './raw';
+import { type RawBinding, type RawProgram, allocOnGpu, flushQueue, runRaw, storageBindingLimit, workgroupGrid, FLAT_MAIN } from './raw';
 
 const WG = 256;
 /** Longest history the per-row programs take (a workgroup holds a row's scores). */
@@ -84,42 +92,61 @@ const U: RawProgram['uniforms'] = [
   { name: 's1', type: 'i32' },
   { name: 's2', type: 'i32' },
   { name: 's1b', type: 'i32' },
+  // The chunk (see `dinBlockChunkRows`): first batch row, batch rows, first position (r0 · len); split offsets of its
+  // W1/W1ᵀ/W2 slices in the parts buffers; offset of its CSR in the offsets list; 1 = add to dV (not the first).
+  { name: 'r0', type: 'i32' },
+  { name: 'cb', type: 'i32' },
+  { name: 'p0', type: 'i32' },
+  { name: 'o1', type: 'i32' },
+  { name: 'o1b', type: 'i32' },
+  { name: 'o2', type: 'i32' },
+  { name: 'vb', type: 'i32' },
+  { name: 'acc', type: 'i32' },
+  // The slot of item id 0 (padding) among the history positions, −1 when none is padding: a position is valid
+  // where its slot differs (no item_seq upload: the slots say it).
+  { name: 'zs', type: 'i32' },
 ];
 
 const r = (name: string): RawBinding => ({ name, access: 'read', type: 'f32' });
 const ri = (name: string): RawBinding => ({ name, access: 'read', type: 'i32' });
 const rw = (name: string): RawBinding => ({ name, access: 'read_write', type: 'f32' });
 
+/*
+ * Positions (`row` below) are the chunk's: z1, z2, dz1, dh, tmp hold the chunk's positions only; the batch-wide
+ * buffers (slots, scores, dscore, out, dout, p3) are indexed at p0 + row or r0 + batch row. The dropout
+ * mask of element (position, column) hashes its index in the whole [b·L, A] activation (u32, as the layers'
+ * dropout numbers it), so chunks draw the masks of the unchunked block.
+ */
+/** Index of element (chunk position `row`, column `q`) in the whole [b·L, w] activation, for the dropout hash. */
+const HASH_IDX_FN = `
+fn hashIdx(row : i32, q : i32, w : i32) -> u32 { return u32(u.p0 + row) * u32(w) + u32(q); }`;
 /** a1 at (row, q) from z1 (relu, then layer 1's dropout). Needs z1. */
-const A1_FN = `
+const A1_FN = `${HASH_IDX_FN}
 fn a1v(row : i32, q : i32) -> f32 {
-  let i = row * u.a1 + q;
-  let zv = z1[i];
+  let zv = z1[row * u.a1 + q];
   if (!(zv > 0.0)) { return 0.0; }
-  if (u.alla == 0 && mmctrDropoutHash(u32(i), u.k1a, u.k2a) >= u.thra) { return 0.0; }
+  if (u.alla == 0 && mmctrDropoutHash(hashIdx(row, q, u.a1), u.k1a, u.k2a) >= u.thra) { return 0.0; }
   return zv / u.keepa;
 }`;
-/** a2 at (row, c) from z2. Needs z2. */
+/** a2 at (row, c) from z2. Needs z2 (and A1_FN or HASH_IDX_FN before it). */
 const A2_FN = `
 fn a2v(row : i32, c : i32) -> f32 {
-  let i = row * u.a2 + c;
-  let zv = z2[i];
+  let zv = z2[row * u.a2 + c];
   if (!(zv > 0.0)) { return 0.0; }
-  if (u.allb == 0 && mmctrDropoutHash(u32(i), u.k1b, u.k2b) >= u.thrb) { return 0.0; }
+  if (u.allb == 0 && mmctrDropoutHash(hashIdx(row, c, u.a2), u.k1b, u.k2b) >= u.thrb) { return 0.0; }
   return zv / u.keepb;
 }`;
-/** dz2 at (row, c) = ds·w3 through layer 2's dropout and relu. Needs dscore, w3, z2. */
+/** dz2 at (row, c) = ds·w3 through layer 2's dropout and relu. Needs dscore, w3, z2 (and HASH_IDX_FN). */
 const DZ2_FN = `
 fn dz2v(row : i32, c : i32) -> f32 {
-  let i = row * u.a2 + c;
-  if (!(z2[i] > 0.0)) { return 0.0; }
-  if (u.allb == 0 && mmctrDropoutHash(u32(i), u.k1b, u.k2b) >= u.thrb) { return 0.0; }
-  return dscore[row] * w3[c] / u.keepb;
+  if (!(z2[row * u.a2 + c] > 0.0)) { return 0.0; }
+  if (u.allb == 0 && mmctrDropoutHash(hashIdx(row, c, u.a2), u.k1b, u.k2b) >= u.thrb) { return 0.0; }
+  return dscore[u.p0 + row] * w3[c] / u.keepb;
 }`;
-/** Target and history vectors by slot. Needs vec, slots. */
+/** Target and history vectors of a chunk position by slot. Needs vec, slots. */
 const VEC_FN = `
-fn tv(row : i32, q : i32) -> f32 { return vec[slots[row / u.len] * u.d + q]; }
-fn hv(row : i32, q : i32) -> f32 { return vec[slots[u.b + row] * u.d + q]; }`;
+fn tv(row : i32, q : i32) -> f32 { return vec[slots[u.r0 + row / u.len] * u.d + q]; }
+fn hv(row : i32, q : i32) -> f32 { return vec[slots[u.b + u.p0 + row] * u.d + q]; }`;
 
 const TARGET = gemmProgram({
   key: 'mmctrDinBlockTarget',
@@ -155,7 +182,7 @@ fn weightB(q : i32, col : i32) -> f32 {
   loadA: 'featA(r, k)',
   loadB: ['weightB(k, c)'],
   tile: TILE_128,
-  store: 'z1[r * u.a1 + c] = acc0 + tq[(r / u.len) * u.a1 + c] + b1[c];',
+  store: 'z1[r * u.a1 + c] = acc0 + tq[(u.r0 + r / u.len) * u.a1 + c] + b1[c];',
 });
 
 const LAYER2 = gemmProgram({
@@ -175,45 +202,47 @@ var<workgroup> sc : array<f32, ${DIN_BLOCK_MAX_LEN}>;
 fn main(@builtin(workgroup_id) wid : vec3<u32>, @builtin(num_workgroups) nwg : vec3<u32>,
         @builtin(local_invocation_index) lid : u32) {
   let row = i32(wid.x + wid.y * nwg.x);
-  if (row >= u.b) { return; }
+  if (row >= u.cb) { return; }
+  let grow = u.r0 + row;
   let li = i32(lid);`;
 
 const POOL: RawProgram = {
   key: 'mmctrDinBlockPool',
-  bindings: [r('z2'), r('w3'), r('b3'), r('vec'), ri('slots'), ri('seq'), rw('scores'), rw('feat')],
+  bindings: [r('z2'), r('w3'), r('b3'), r('vec'), ri('slots'), rw('scores'), rw('feat')],
   uniforms: U,
-  body: `${WGSL_DROPOUT_HASH}${A2_FN}${ROW_HEAD}
+  body: `${WGSL_DROPOUT_HASH}${HASH_IDX_FN}${A2_FN}${ROW_HEAD}
   for (var l = li; l < u.len; l = l + ${WG}) {
     let p = row * u.len + l;
     var s = 0.0;
-    if (seq[p] > 0) {
+    if (slots[u.b + u.p0 + p] != u.zs) {
       for (var c = 0; c < u.a2; c = c + 1) { s = s + a2v(p, c) * w3[c]; }
       s = s + b3[0];
     }
     sc[l] = s;
-    scores[p] = s;
+    scores[u.p0 + p] = s;
   }
   workgroupBarrier();
   for (var q = li; q < u.d; q = q + ${WG}) {
     var acc = 0.0;
-    for (var l = 0; l < u.len; l = l + 1) { acc = acc + sc[l] * vec[slots[u.b + row * u.len + l] * u.d + q]; }
-    feat[row * u.width + 2 * u.e + q] = vec[slots[row] * u.d + q];
-    feat[row * u.width + 2 * u.e + u.d + q] = acc;
+    for (var l = 0; l < u.len; l = l + 1) { acc = acc + sc[l] * vec[slots[u.b + grow * u.len + l] * u.d + q]; }
+    feat[grow * u.width + 2 * u.e + q] = vec[slots[grow] * u.d + q];
+    feat[grow * u.width + 2 * u.e + u.d + q] = acc;
   }
 }`,
 };
 
 const POOL_GRAD: RawProgram = {
   key: 'mmctrDinBlockPoolGrad',
-  bindings: [r('dout'), r('vec'), ri('slots'), ri('seq'), r('z2'), rw('dscore'), rw('p3')],
+  bindings: [r('dout'), r('vec'), ri('slots'), r('z2'), rw('dscore'), rw('p3')],
   uniforms: U,
-  body: `${WGSL_DROPOUT_HASH}${A2_FN}${ROW_HEAD}
-  let dp = row * u.width + 2 * u.e + u.d;
+  body: `${WGSL_DROPOUT_HASH}${HASH_IDX_FN}${A2_FN}${ROW_HEAD}
+  let dp = grow * u.width + 2 * u.e + u.d;
   for (var l = li; l < u.len; l = l + ${WG}) {
-    let p = row * u.len + l;
+    let p = u.p0 + row * u.len + l;
     var g = 0.0;
-    if (seq[p] > 0) {
-      let o = slots[u.b + p] * u.d;
+    let sl = slots[u.b + p];
+    if (sl != u.zs) {
+      let o = sl * u.d;
       for (var q = 0; q < u.d; q = q + 1) { g = g + dout[dp + q] * vec[o + q]; }
     }
     sc[l] = g;
@@ -227,7 +256,7 @@ const POOL_GRAD: RawProgram = {
     } else {
       for (var l = 0; l < u.len; l = l + 1) { acc = acc + sc[l]; }
     }
-    p3[row * (u.a2 + 1) + c] = acc;
+    p3[grow * (u.a2 + 1) + c] = acc;
   }
 }`,
 };
@@ -236,14 +265,14 @@ const LAYER2_GRAD = gemmProgram({
   key: 'mmctrDinBlockLayer2Grad',
   bindings: [r('dscore'), r('w3'), r('z2'), r('w2'), r('z1'), rw('dz1')],
   uniforms: U,
-  helpers: `${WGSL_DROPOUT_HASH}${DZ2_FN}`,
+  helpers: `${WGSL_DROPOUT_HASH}${HASH_IDX_FN}${DZ2_FN}`,
   loadA: 'dz2v(r, k)',
   loadB: ['w2[c * u.a2 + k]'],
   tile: TILE_128,
   bContig: 'k',
   store: `let i = r * u.a1 + c;
         var g = 0.0;
-        if (z1[i] > 0.0 && (u.alla != 0 || mmctrDropoutHash(u32(i), u.k1a, u.k2a) < u.thra)) { g = acc0 / u.keepa; }
+        if (z1[i] > 0.0 && (u.alla != 0 || mmctrDropoutHash(hashIdx(r, c, u.a1), u.k1a, u.k2a) < u.thra)) { g = acc0 / u.keepa; }
         dz1[i] = g;`,
 });
 
@@ -260,10 +289,10 @@ const GRAD_X = gemmProgram({
   ],
   tile: TILE_128x64,
   bContig: 'k',
-  store: `let bi = r / u.len;
+  store: `let bi = u.r0 + r / u.len;
         let t0 = tv(r, c);
         let h0 = hv(r, c);
-        dh[r * u.d + c] = acc0 + t0 * acc1 + scores[r] * dout[bi * u.width + 2 * u.e + u.d + c];
+        dh[r * u.d + c] = acc0 + t0 * acc1 + scores[u.p0 + r] * dout[bi * u.width + 2 * u.e + u.d + c];
         tmp[r * u.d + c] = acc2 + h0 * acc1;`,
 });
 
@@ -276,7 +305,7 @@ const W2_PARTS = gemmProgram({
   loadB: ['dz2v(k, c)'],
   tile: TILE_128,
   aContig: 'm',
-  store: 'parts[(split * u.gm + r) * u.gn + c] = acc0;',
+  store: 'parts[((u.o2 + split) * u.gm + r) * u.gn + c] = acc0;',
 });
 
 /**
@@ -296,7 +325,7 @@ fn featH(col : i32, pos : i32) -> f32 {
 }
 fn featT1(col : i32, row : i32) -> f32 {
   if (col >= u.d) { return 1.0; }
-  return vec[slots[row] * u.d + col];
+  return vec[slots[u.r0 + row] * u.d + col];
 }
 fn dz1Sum(row : i32, col : i32) -> f32 {
   var s = 0.0;
@@ -304,8 +333,8 @@ fn dz1Sum(row : i32, col : i32) -> f32 {
   return s;
 }`,
   parts: [
-    { loadA: 'featH(r, k)', loadB: ['dz1[k * u.a1 + c]'], store: 'parts[(split * u.gm0 + r) * u.gn0 + c] = acc0;' },
-    { loadA: 'featT1(r, k)', loadB: ['dz1Sum(k, c)'], store: 'partsT[(split * u.gm1 + r) * u.gn1 + c] = acc0;' },
+    { loadA: 'featH(r, k)', loadB: ['dz1[k * u.a1 + c]'], store: 'parts[((u.o1 + split) * u.gm0 + r) * u.gn0 + c] = acc0;' },
+    { loadA: 'featT1(r, k)', loadB: ['dz1Sum(k, c)'], store: 'partsT[((u.o1b + split) * u.gm1 + r) * u.gn1 + c] = acc0;' },
   ],
   tile: TILE_128,
   aContig: 'm',
@@ -387,7 +416,10 @@ const REDUCE_SMALL: RawProgram = {
 }`,
 };
 
-/** dV [U, D]: per distinct item, the sum over its positions (CSR: offsets [U + 1], positions) of dt or dh. */
+/**
+ * dV [U, D]: per distinct item, the sum over its positions in the chunk (CSR: offsets [U + 1] from `vb`, positions)
+ * of dt or dh, added to the previous chunks' sum (`acc`).
+ */
 const VECTORS_GRAD: RawProgram = {
   key: 'mmctrDinBlockVectorsGrad',
   bindings: [ri('offsets'), ri('positions'), r('tmp'), r('dh'), r('dout'), rw('dvec')],
@@ -397,30 +429,75 @@ const VECTORS_GRAD: RawProgram = {
   let sl = idx / u.d;
   let q = idx - sl * u.d;
   var s = 0.0;
-  for (var i = offsets[sl]; i < offsets[sl + 1]; i = i + 1) {
+  if (u.acc != 0) { s = dvec[idx]; }
+  for (var i = offsets[u.vb + sl]; i < offsets[u.vb + sl + 1]; i = i + 1) {
     let p = positions[i];
     if (p < u.b) {
       s = s + dout[p * u.width + 2 * u.e + q];
-      for (var l = 0; l < u.len; l = l + 1) { s = s + tmp[(p * u.len + l) * u.d + q]; }
+      for (var l = 0; l < u.len; l = l + 1) { s = s + tmp[((p - u.r0) * u.len + l) * u.d + q]; }
     } else {
-      s = s + dh[(p - u.b) * u.d + q];
+      s = s + dh[(p - u.b - u.p0) * u.d + q];
     }
   }
   dvec[idx] = s;
 }`,
 };
 
-/** Host-built CSR of the positions of every slot, padding positions (item id 0) left out: they send no gradient. */
-function positionsBySlot(slots: Int32Array, b: number, itemSeq: Int32Array, slotCount: number): { offsets: Int32Array; positions: Int32Array } {
-  const counts = new Int32Array(slotCount + 1);
-  const valid = (p: number) => p < b || itemSeq[p - b] > 0;
-  for (let p = 0; p < slots.length; p++) if (valid(p)) counts[slots[p] + 1]++;
-  for (let s = 0; s < slotCount; s++) counts[s + 1] += counts[s];
-  const offsets = counts.slice();
-  const at = counts.slice(0, slotCount);
-  const positions = new Int32Array(offsets[slotCount]);
-  for (let p = 0; p < slots.length; p++) if (valid(p)) positions[at[slots[p]]++] = p;
+/**
+ * Host-built CSR of the positions of every slot (targets 0..b−1, then history positions b + i), padding positions
+ * (item id 0) left out: they send no gradient. With batch rows in chunks of `chunkRows`, one CSR per chunk of its
+ * own positions, concatenated (`offsets` [chunks · slotCount + 1]: chunk c's lists start at c · slotCount). A
+ * counting sort in position order, typed arrays only.
+ */
+export function positionsBySlot(
+  slots: Int32Array,
+  b: number,
+  itemSeq: Int32Array,
+  slotCount: number,
+  chunkRows = b,
+): { offsets: Int32Array; positions: Int32Array } {
+  const len = b > 0 ? itemSeq.length / b : 0;
+  const chunks = Math.max(1, Math.ceil(b / chunkRows));
+  const offsets = new Int32Array(chunks * slotCount + 1);
+  for (let c = 0, r0 = 0; c < chunks; c++, r0 += chunkRows) {
+    const r1 = Math.min(b, r0 + chunkRows);
+    const key = c * slotCount + 1;
+    for (let p = r0; p < r1; p++) offsets[key + slots[p]]++;
+    for (let i = r0 * len; i < r1 * len; i++) if (itemSeq[i] > 0) offsets[key + slots[b + i]]++;
+  }
+  for (let k = 0; k < chunks * slotCount; k++) offsets[k + 1] += offsets[k];
+  const at = offsets.slice(0, chunks * slotCount);
+  const positions = new Int32Array(offsets[chunks * slotCount]);
+  for (let c = 0, r0 = 0; c < chunks; c++, r0 += chunkRows) {
+    const r1 = Math.min(b, r0 + chunkRows);
+    const key = c * slotCount;
+    for (let p = r0; p < r1; p++) positions[at[key + slots[p]]++] = p;
+    for (let i = r0 * len; i < r1 * len; i++) if (itemSeq[i] > 0) positions[at[key + slots[b + i]]++] = b + i;
+  }
   return { offsets, positions };
+}
+
+/**
+ * Overrides of the block's sizing (tests, benchmarks). `maxBindingBytes`: the largest per-position buffer
+ * (z1, z2, dz1 [positions, A], dh, tmp [positions, D]) one chunk of batch rows may have, bytes. Default undefined:
+ * the device's limit (`storageBindingLimit`).
+ */
+export const dinBlockOptions: { maxBindingBytes?: number } = {};
+
+/**
+ * Batch rows per chunk: the block runs its per-position programs over chunks of whole batch rows so that every
+ * per-position buffer (positions × max(A1, A2, D) floats) fits one storage binding. The batch in equal chunks
+ * (the last one shorter); one chunk (the whole batch) when it fits.
+ */
+export function dinBlockChunkRows(b: number, len: number, widest: number, limitBytes: number): number {
+  const fit = Math.floor(limitBytes / (4 * len * widest));
+  if (fit < 1) {
+    throw new MmctrError(
+      `webGpuDinBlock: one batch row's activations (history ${len} × ${widest} floats) exceed the storage-buffer limit of ${limitBytes} bytes`,
+    );
+  }
+  if (fit >= b) return b;
+  return Math.ceil(b / Math.ceil(b / fit));
 }
 
 const asTensor = (t: TensorInfo) => tf.engine().makeTensorFromTensorInfo(t);
@@ -449,78 +526,115 @@ export function webGpuDinBlock(x: DinBlockInputs): tf.Tensor2D {
     const u = dropoutUniforms(rate, seed);
     return [u.k1, u.k2, u.threshold, u.all ? 1 : 0, u.keep];
   });
-  const s1 = gemmSplits(2 * d, a1, rows, TILE_128);
-  const s1b = W1T_SPLITS(d, a1, b);
-  const s2 = gemmSplits(a1 + 1, a2, rows, TILE_128);
-  const uni = [b, len, d, a1, a2, e, width, ctx0.table.shape[0] as number, ctx1.table.shape[0] as number, ...drop[0], ...drop[1], s1, s2, s1b];
-  const g = (m: number, n: number, k: number, splits = 1) => [...gemmUniforms(m, n, k, splits), ...uni];
+  // Chunks of batch rows (one unless a per-position buffer would pass the binding limit): the per-position
+  // programs run once per chunk; their weight-gradient slices go to one parts buffer each (chunk after chunk), dV
+  // adds the chunks in order. The same splits for every chunk (the last one's may be partly empty: zeros).
+  const cbMax = dinBlockChunkRows(b, len, Math.max(a1, a2, d), dinBlockOptions.maxBindingBytes ?? storageBindingLimit());
+  const chunks: { r0: number; cb: number }[] = [];
+  for (let r0 = 0; r0 < b; r0 += cbMax) chunks.push({ r0, cb: Math.min(cbMax, b - r0) });
+  const rowsMax = cbMax * len;
+  const s1 = gemmSplits(2 * d, a1, rowsMax, TILE_128);
+  const s1b = W1T_SPLITS(d, a1, cbMax);
+  const s2 = gemmSplits(a1 + 1, a2, rowsMax, TILE_128);
+  const nc = chunks.length;
+  const pad = x.itemSeq.indexOf(0);
+  const zeroSlot = pad < 0 ? -1 : x.slots[b + pad];
+  const base = [b, len, d, a1, a2, e, width, ctx0.table.shape[0] as number, ctx1.table.shape[0] as number, ...drop[0], ...drop[1], nc * s1, nc * s2, nc * s1b];
+  /** The uniforms of chunk k (k = 0 for the batch-wide programs, whose chunk fields go unread). */
+  const uniOf = (k: number) => {
+    const { r0, cb } = chunks[k];
+    return [...base, r0, cb, r0 * len, k * s1, k * s1b, k * s2, k * slotCount, k > 0 ? 1 : 0, zeroSlot];
+  };
+  const uni0 = uniOf(0);
+  const g = (m: number, n: number, kk: number, uni: number[], splits = 1) => [...gemmUniforms(m, n, kk, splits), ...uni];
 
   const pairs = new Int32Array(2 * b);
   for (let i = 0; i < b; i++) {
     pairs[2 * i] = ctx0.ids[i];
     pairs[2 * i + 1] = ctx1.ids[i];
   }
+  // The GPU starts on the queued item vectors (the item encoder's dispatch) while the host uploads the slots.
+  flushQueue();
   // Host-built index data: uploads, not dispatches. Saved for the backward pass (the tape keeps saved tensors).
   const slots = tf.tensor1d(x.slots, 'int32');
-  const seq = tf.tensor1d(x.itemSeq, 'int32');
   const ctxIds = tf.tensor1d(pairs, 'int32');
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [vec, t0, t1, w1, b1, w2, b2, w3, b3] = args as tf.Tensor[];
     const save = args[9] as tf.GradSaveFunc;
     const tq = allocOnGpu([b, a1]);
     const feat = allocOnGpu([b, width]);
-    const z1 = allocOnGpu([rows, a1]);
-    const z2 = allocOnGpu([rows, a2]);
     const scores = allocOnGpu([rows]);
-    runRaw(TARGET, [vec, slots, w1, t0, t1, ctxIds, tq, feat], g(b, a1, d), gemmWorkgroups(b, a1));
-    runRaw(HISTORY, [vec, slots, w1, tq, b1, z1], g(rows, a1, 2 * d), gemmWorkgroups(rows, a1, 1, TILE_128));
-    runRaw(LAYER2, [z1, w2, b2, z2], g(rows, a2, a1), gemmWorkgroups(rows, a2, 1, TILE_128));
-    runRaw(POOL, [z2, w3, b3, vec, slots, seq, scores, feat], uni, workgroupGrid(b));
+    runRaw(TARGET, [vec, slots, w1, t0, t1, ctxIds, tq, feat], g(b, a1, d, uni0), gemmWorkgroups(b, a1));
+    const z1s: TensorInfo[] = [];
+    const z2s: TensorInfo[] = [];
+    chunks.forEach(({ cb }, k) => {
+      const rc = cb * len;
+      const uni = uniOf(k);
+      const z1 = allocOnGpu([rc, a1]);
+      const z2 = allocOnGpu([rc, a2]);
+      runRaw(HISTORY, [vec, slots, w1, tq, b1, z1], g(rc, a1, 2 * d, uni), gemmWorkgroups(rc, a1, 1, TILE_128));
+      runRaw(LAYER2, [z1, w2, b2, z2], g(rc, a2, a1, uni), gemmWorkgroups(rc, a2, 1, TILE_128));
+      runRaw(POOL, [z2, w3, b3, vec, slots, scores, feat], uni, workgroupGrid(cb));
+      z1s.push(z1);
+      z2s.push(z2);
+    });
     flushQueue(); // the GPU starts on the forward while the host records the rest of the step
     asTensor(tq).dispose();
-    const kept = [z1, z2, scores].map(asTensor);
-    save([vec, w1, w2, w3, ...kept, slots, seq, ctxIds]);
+    save([vec, w1, w2, w3, asTensor(scores), slots, ctxIds, ...z1s.map(asTensor), ...z2s.map(asTensor)]);
     return {
       value: asTensor(feat),
       gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
         const dout = dy as tf.Tensor;
-        const [sv, sw1, sw2, sw3, sz1, sz2, sscores, sslots, sseq, sctx] = saved;
+        const [sv, sw1, sw2, sw3, sscores, sslots, sctx] = saved;
+        const sz1 = saved.slice(7, 7 + nc);
+        const sz2 = saved.slice(7 + nc, 7 + 2 * nc);
         const dscore = allocOnGpu([rows]);
         const p3 = allocOnGpu([b, a2 + 1]);
-        runRaw(POOL_GRAD, [dout, sv, sslots, sseq, sz2, dscore, p3], uni, workgroupGrid(b));
-        const dz1 = allocOnGpu([rows, a1]);
-        runRaw(LAYER2_GRAD, [dscore, sw3, sz2, sw2, sz1, dz1], g(rows, a1, a2), gemmWorkgroups(rows, a1, 1, TILE_128));
-        const dh = allocOnGpu([rows, d]);
-        const tmp = allocOnGpu([rows, d]);
-        runRaw(GRAD_X, [dz1, sv, sslots, sw1, sscores, dout, dh, tmp], g(rows, d, a1), gemmWorkgroups(rows, d, 1, TILE_128x64));
-        const parts2 = allocOnGpu([s2, a1 + 1, a2]);
-        runRaw(W2_PARTS, [sz1, dscore, sw3, sz2, parts2], g(a1 + 1, a2, rows, s2), gemmWorkgroups(a1 + 1, a2, s2, TILE_128));
-        const parts1 = allocOnGpu([s1, 2 * d, a1]);
-        const parts1t = allocOnGpu([s1b, d + 1, a1]);
-        runRaw(
-          W1_PARTS,
-          [sv, sslots, dz1, parts1, parts1t],
-          [...gemmUniforms(2 * d, a1, rows, s1), ...gemmUniforms(d + 1, a1, b, s1b), ...uni],
-          gemmPairWorkgroups(2 * d, a1, d + 1, a1, s1, s1b, TILE_128),
-        );
+        const parts2 = allocOnGpu([nc * s2, a1 + 1, a2]);
+        const parts1 = allocOnGpu([nc * s1, 2 * d, a1]);
+        const parts1t = allocOnGpu([nc * s1b, d + 1, a1]);
+        const dhs: TensorInfo[] = [];
+        const tmps: TensorInfo[] = [];
+        chunks.forEach(({ cb }, k) => {
+          const rc = cb * len;
+          const uni = uniOf(k);
+          runRaw(POOL_GRAD, [dout, sv, sslots, sz2[k], dscore, p3], uni, workgroupGrid(cb));
+          const dz1 = allocOnGpu([rc, a1]);
+          runRaw(LAYER2_GRAD, [dscore, sw3, sz2[k], sw2, sz1[k], dz1], g(rc, a1, a2, uni), gemmWorkgroups(rc, a1, 1, TILE_128));
+          const dh = allocOnGpu([rc, d]);
+          const tmp = allocOnGpu([rc, d]);
+          runRaw(GRAD_X, [dz1, sv, sslots, sw1, sscores, dout, dh, tmp], g(rc, d, a1, uni), gemmWorkgroups(rc, d, 1, TILE_128x64));
+          runRaw(W2_PARTS, [sz1[k], dscore, sw3, sz2[k], parts2], g(a1 + 1, a2, rc, uni, s2), gemmWorkgroups(a1 + 1, a2, s2, TILE_128));
+          runRaw(
+            W1_PARTS,
+            [sv, sslots, dz1, parts1, parts1t],
+            [...gemmUniforms(2 * d, a1, rc, s1), ...gemmUniforms(d + 1, a1, cb, s1b), ...uni],
+            gemmPairWorkgroups(2 * d, a1, d + 1, a1, s1, s1b, TILE_128),
+          );
+          asTensor(dz1).dispose();
+          dhs.push(dh);
+          tmps.push(tmp);
+        });
         const [dw1, db1, dw2, db2] = [allocOnGpu([4 * d, a1]), allocOnGpu([a1]), allocOnGpu([a1, a2]), allocOnGpu([a2])];
-        runRaw(REDUCE_W, [parts1, parts1t, parts2, dw1, db1, dw2, db2], uni, workgroupGrid(Math.ceil(((4 * d + 1) * a1 + (a1 + 1) * a2) / WG)));
+        runRaw(REDUCE_W, [parts1, parts1t, parts2, dw1, db1, dw2, db2], uni0, workgroupGrid(Math.ceil(((4 * d + 1) * a1 + (a1 + 1) * a2) / WG)));
         const [dw3, db3] = [allocOnGpu([a2, 1]), allocOnGpu([1])];
         const [dt0, dt1] = [allocOnGpu([...ctx0.table.shape]), allocOnGpu([...ctx1.table.shape])];
         const smallWork = a2 + 1 + ((ctx0.table.shape[0] as number) + (ctx1.table.shape[0] as number)) * e;
-        runRaw(REDUCE_SMALL, [p3, dout, sctx, dw3, db3, dt0, dt1], uni, workgroupGrid(Math.ceil(smallWork / WG)));
+        runRaw(REDUCE_SMALL, [p3, dout, sctx, dw3, db3, dt0, dt1], uni0, workgroupGrid(Math.ceil(smallWork / WG)));
         flushQueue(); // the GPU runs the products above while the host builds the CSR lists
-        const { offsets, positions } = positionsBySlot(x.slots, b, x.itemSeq, slotCount);
+        const { offsets, positions } = positionsBySlot(x.slots, b, x.itemSeq, slotCount, cbMax);
         const off = tf.tensor1d(offsets, 'int32');
         const pos = tf.tensor1d(positions.length > 0 ? positions : new Int32Array(1), 'int32');
         const dvec = allocOnGpu([slotCount, d]);
-        runRaw(VECTORS_GRAD, [off, pos, tmp, dh, dout, dvec], [...uni, slotCount], workgroupGrid(Math.ceil((slotCount * d) / WG)));
-        tf.dispose([off, pos, ...[dscore, p3, dz1, dh, tmp, parts1, parts1t, parts2].map(asTensor)]);
+        chunks.forEach((_, k) => {
+          runRaw(VECTORS_GRAD, [off, pos, tmps[k], dhs[k], dout, dvec], [...uniOf(k), slotCount], workgroupGrid(Math.ceil((slotCount * d) / WG)));
+        });
+        tf.dispose([off, pos, ...[dscore, p3, parts1, parts1t, parts2, ...dhs, ...tmps].map(asTensor)]);
         return [dvec, dt0, dt1, dw1, db1, dw2, db2, dw3, db3].map(asTensor);
       },
     };
   });
   const out = op(x.vectors, ctx0.table, ctx1.table, x.w1, x.b1, x.w2, x.b2, x.w3, x.b3) as tf.Tensor2D;
-  tf.dispose([slots, seq, ctxIds]); // the tape holds its own references (save) while a gradient may follow
+  tf.dispose([slots, ctxIds]); // the tape holds its own references (save) while a gradient may follow
   return out;
 }

@@ -259,7 +259,7 @@ const GRAD_HOST: RawProgram = {
 };
 
 /** The host data of GRAD_HOST: slot of every item row and the tag → (position, 1/count) lists. */
-function hostGradIndex(ids: Int32Array, lists: Int32Array, tl: number, rows: number, tagRows: number): { index: Int32Array; entries: Int32Array } {
+export function hostGradIndex(ids: Int32Array, lists: Int32Array, tl: number, rows: number, tagRows: number): { index: Int32Array; entries: Int32Array } {
   const index = new Int32Array(rows + tagRows + 1).fill(-1, 0, rows);
   const counts = new Int32Array(tagRows + 1);
   const valid = (t: number) => t > 0 && t < tagRows;

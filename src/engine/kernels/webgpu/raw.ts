@@ -143,11 +143,17 @@ function pipelineFor(b: BackendInternals, p: RawProgram) {
   return pipe;
 }
 
+/** The largest buffer a raw program can bind whole: min(maxStorageBufferBindingSize, maxBufferSize), bytes. */
+export function storageBindingLimit(): number {
+  const b = backendInternals();
+  return Math.min(b.device.limits.maxStorageBufferBindingSize ?? Infinity, b.device.limits.maxBufferSize ?? Infinity);
+}
+
 /** A new float32/int32 tensor of `shape` whose GPU buffer exists (contents undefined until a program writes it). */
 export function allocOnGpu(shape: number[], dtype: DataType = 'float32'): TensorInfo {
   const b = backendInternals();
   const bytes = 4 * shape.reduce((a, d) => a * d, 1);
-  const limit = Math.min(b.device.limits.maxStorageBufferBindingSize ?? Infinity, b.device.limits.maxBufferSize ?? Infinity);
+  const limit = storageBindingLimit();
   if (bytes > limit) {
     throw new MmctrError(
       `webgpu: a ${dtype} tensor of shape [${shape}] needs ${(bytes / 2 ** 30).toFixed(2)} GiB, above this device's storage-buffer limit of ${(limit / 2 ** 30).toFixed(2)} GiB; use a smaller --batch-size (the largest per-step tensors grow with batch × history length)`,
