@@ -12,6 +12,9 @@
  *                'diagonal', matchOn 'pretrained', pretrainedDim 128) and embedding L2 1e-3
  *   truth-match  truth with DIN args {matchHeads: 4, pretrainedDim: 128} (only when --tables names it)
  *   truth-diag   truth with the model and L2 of fused-clusters-diag
+ *   truth-nobias-diag, truth-content-diag, truth-community-diag  where the pipeline's gap goes: truth without the
+ *                per-item bias; true content + fused-clusters' collaborative blocks; fused-clusters' content + true
+ *                communities (the model of fused-clusters-diag)
  * The truth* tables read the generator's hidden truth, which the pipeline cannot: they are references for what the
  * model could do with a perfect Task 1, and bar (c) counts only the tables the pipeline computes (fused*).
  * If truth at full rows is far above fused, the fused table lacks information; if AUC still rises steeply with
@@ -46,9 +49,18 @@ import { loadAverage } from './lib/benchUtil';
 import { fitLog2Line, headSplit, rowsAtAuc, type CurvePoint, type Log2Line } from './lib/learningCurve';
 import { mergeRows, readPreviousResults } from './lib/mergeResults';
 import { writeResults, type Row } from './lib/results';
-import { readTruthItems, truthItemTable } from './lib/truthItemTable';
+import { COMMUNITY_SLOTS, readTruthItems, truthItemTable } from './lib/truthItemTable';
 
-type TableName = 'fused' | 'fused-clusters' | 'fused-clusters-diag' | 'truth' | 'truth-match' | 'truth-diag';
+type TableName =
+  | 'fused'
+  | 'fused-clusters'
+  | 'fused-clusters-diag'
+  | 'truth'
+  | 'truth-match'
+  | 'truth-diag'
+  | 'truth-nobias-diag'
+  | 'truth-content-diag'
+  | 'truth-community-diag';
 
 interface TableDef {
   name: TableName;
@@ -100,6 +112,28 @@ const TABLES: readonly TableDef[] = [
     description: `${TRUTH_DESCRIPTION}; DIN with 4 (bilinear) match heads on the full 128-d vector`,
   },
   { name: 'truth-diag', reference: true, modelArgs: DIAG_MODEL, trainArgs: DIAG_TRAIN, description: `${TRUTH_DESCRIPTION}; ${DIAG_DESCRIPTION}` },
+  // Where the pipeline's gap goes: one part of the fused-clusters table swapped for the truth at a time.
+  {
+    name: 'truth-nobias-diag',
+    reference: true,
+    modelArgs: DIAG_MODEL,
+    trainArgs: DIAG_TRAIN,
+    description: `the truth table without its bias column (the per-item click bias no item table can carry); ${DIAG_DESCRIPTION}`,
+  },
+  {
+    name: 'truth-content-diag',
+    reference: true,
+    modelArgs: DIAG_MODEL,
+    trainArgs: DIAG_TRAIN,
+    description: `[√1.5·z/‖z‖ (24, true content) ‖ the fused-clusters table's collaborative and cluster blocks]: Task 1's community side with a perfect content side; ${DIAG_DESCRIPTION}`,
+  },
+  {
+    name: 'truth-community-diag',
+    reference: true,
+    modelArgs: DIAG_MODEL,
+    trainArgs: DIAG_TRAIN,
+    description: `[the fused-clusters table's content block ‖ one-hot true community (64) ‖ popularity_std]: Task 1's content side with a perfect community side; ${DIAG_DESCRIPTION}`,
+  },
 ];
 
 /** Bar (c): the best model at most this far below the oracle. */
@@ -233,6 +267,18 @@ async function fusedVectors(name: ComputedTable, rows: number, dim: number): Pro
   return { vectors: res.vectors, note: `computed in ${((performance.now() - t0) / 1000).toFixed(0)} s (${res.description}), cached in ${bin}` };
 }
 
+/** Columns [a, b) of each [rows × cols] source, side by side from column 0 of a new table (the rest zero). */
+function splice(parts: readonly [Float32Array, number, number][], rows: number, cols: number): Float32Array {
+  const out = new Float32Array(rows * cols);
+  let at = 0;
+  for (const [src, a, b] of parts) {
+    if (at + b - a > cols) throw new Error(`splice: ${at + b - a} columns do not fit in ${cols}`);
+    for (let r = 0; r < rows; r++) out.set(src.subarray(r * cols + a, r * cols + b), r * cols + at);
+    at += b - a;
+  }
+  return out;
+}
+
 async function itemTableFor(name: TableName, base: ItemTable): Promise<{ table: ItemTable; note: string }> {
   const { rows, cols } = base.emb;
   switch (name) {
@@ -247,6 +293,29 @@ async function itemTableFor(name: TableName, base: ItemTable): Promise<{ table: 
     case 'truth-match':
     case 'truth-diag':
       return { table: { ...base, emb: { data: truthItemTable(readTruthItems(root), rows, cols), rows, cols } }, note: '' };
+    case 'truth-nobias-diag': {
+      const truth = readTruthItems(root);
+      const data = truthItemTable(truth, rows, cols);
+      const biasAt = truth[0].latent.length + COMMUNITY_SLOTS + 1;
+      for (let r = 0; r < rows; r++) data[r * cols + biasAt] = 0;
+      return { table: { ...base, emb: { data, rows, cols } }, note: '' };
+    }
+    case 'truth-content-diag':
+    case 'truth-community-diag': {
+      const truthItems = readTruthItems(root);
+      const truth = truthItemTable(truthItems, rows, cols);
+      const L = truthItems[0].latent.length;
+      const fc = await fusedVectors('fused-clusters', rows, cols);
+      // The fused-clusters layout (src/features/fuse.ts): content (128 − k)/2 ‖ collaborative ‖ k cluster columns.
+      const k = Number(/k-means k=(\d+)/.exec(fc.note)?.[1]);
+      if (!Number.isInteger(k)) throw new Error(`${name}: the fused-clusters table's description names no k-means k (${fc.note})`);
+      const contentWidth = (cols - k) / 2;
+      const parts: [Float32Array, number, number][] =
+        name === 'truth-content-diag'
+          ? [[truth, 0, L], [fc.vectors, contentWidth, cols]]
+          : [[fc.vectors, 0, contentWidth], [truth, L, L + COMMUNITY_SLOTS + 1]];
+      return { table: { ...base, emb: { data: splice(parts, rows, cols), rows, cols } }, note: `${name}: ${parts.map(([src, a, b]) => `${src === truth ? 'truth' : 'fused-clusters'} columns ${a}–${b - 1}`).join(' ‖ ')}.` };
+    }
     default: {
       const never: never = name;
       throw new Error(`unknown table ${String(never)}`);

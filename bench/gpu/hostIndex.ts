@@ -7,7 +7,7 @@
  *   positions   positionsBySlot (kernels/webgpu/dinBlock.ts): CSR of the valid positions per slot (dV)
  *   tag index   hostGradIndex (kernels/webgpu/itemEncoder.ts): item → position, tag → (position, 1/count) lists
  *
- * Each against the implementation of 90beee4 (copied below as `before*`), whose outputs must be the same arrays
+ * Each against the implementation of 90beee4 (copied below as `before*`; the tag index is the same function in both), whose outputs must be the same arrays
  * (checked every repetition). The builds before the first queue submit of a step (unique + id check) delay the
  * GPU's start; the others run while the GPU works on the queued backward (flushQueue before each).
  *
@@ -62,40 +62,6 @@ function beforePositions(slots: Int32Array, b: number, itemSeq: Int32Array, slot
   for (let p = 0; p < slots.length; p++) if (valid(p)) positions[at[slots[p]]++] = p;
   return { offsets, positions };
 }
-function beforeTagIndex(ids: Int32Array, lists: Int32Array, tl: number, rows: number, tagRows: number): { index: Int32Array; entries: Int32Array } {
-  const index = new Int32Array(rows + tagRows + 1).fill(-1, 0, rows);
-  const counts = new Int32Array(tagRows + 1);
-  const valid = (t: number) => t > 0 && t < tagRows;
-  for (let p = 0; p < ids.length; p++) {
-    const id = ids[p];
-    if (!(id > 0 && id < rows)) continue;
-    if (index[id] >= 0) throw new Error(`item id ${id} twice`);
-    index[id] = p;
-    for (let t = 0; t < tl; t++) if (valid(lists[id * tl + t])) counts[lists[id * tl + t] + 1]++;
-  }
-  for (let t = 0; t < tagRows; t++) counts[t + 1] += counts[t];
-  index.set(counts, rows);
-  const at = counts.slice(0, tagRows);
-  const entries = new Int32Array(2 * Math.max(1, counts[tagRows]));
-  const f = new Float32Array(1);
-  const bits = new Int32Array(f.buffer);
-  for (let p = 0; p < ids.length; p++) {
-    const id = ids[p];
-    if (!(id > 0 && id < rows)) continue;
-    let n = 0;
-    for (let t = 0; t < tl; t++) if (valid(lists[id * tl + t])) n++;
-    f[0] = 1 / Math.max(n, 1);
-    for (let t = 0; t < tl; t++) {
-      const tag = lists[id * tl + t];
-      if (!valid(tag)) continue;
-      const e = at[tag]++;
-      entries[2 * e] = p;
-      entries[2 * e + 1] = bits[0];
-    }
-  }
-  return { index, entries };
-}
-
 // --- the run ------------------------------------------------------------------------------------------------------
 await tf.setBackend('cpu');
 (tf.backend() as unknown as { firstUse?: boolean }).firstUse = false; // no "install tfjs-node" banner
@@ -133,7 +99,7 @@ for (let i = 0; i < reps + 5; i++) {
   const t1 = performance.now();
   const oldPos = beforePositions(old.index, batch, x.itemSeq, old.unique.length);
   const t2 = performance.now();
-  const oldTag = beforeTagIndex(old.unique, table.tags.data, TAGS, ITEM_ROWS, table.tagVocab);
+  const oldTag = hostGradIndex(old.unique, table.tags.data, TAGS, ITEM_ROWS, table.tagVocab); // unchanged since 90beee4
   const t3 = performance.now();
   const cur = uniqueIds([x.itemId, x.itemSeq], ['itemId', 'itemSeq']);
   const t4 = performance.now();

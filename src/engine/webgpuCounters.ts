@@ -45,6 +45,18 @@ function emptyCounts(): WebGpuCounts {
   return { dispatches: 0, submits: 0, buffersCreated: 0, writeBuffers: 0, copies: 0, byKernel: {}, byProgram: {}, sequence: [] };
 }
 
+/** Keeps `stack` holding the names of the kernels being run (innermost last) while installed; returns the undo. */
+function trackKernelStack(engine: EngineInternals, stack: string[]): () => void {
+  return wrap(engine, 'runKernel', (run) => (name, inputs, attrs) => {
+    stack.push(name);
+    try {
+      return run.call(engine, name, inputs, attrs);
+    } finally {
+      stack.pop();
+    }
+  });
+}
+
 /** Replaces `obj[key]` by a wrapper for the duration of a count; returns the undo. */
 function wrap<T extends object, K extends keyof T>(obj: T, key: K, make: (original: T[K]) => T[K]): () => void {
   const own = Object.prototype.hasOwnProperty.call(obj, key);
@@ -67,14 +79,7 @@ export async function countWebGpu<T>(f: () => T | Promise<T>): Promise<{ result:
   const counts = emptyCounts();
   const stack: string[] = [];
   const undo = [
-    wrap(engine, 'runKernel', (run) => (name, inputs, attrs) => {
-      stack.push(name);
-      try {
-        return run.call(engine, name, inputs, attrs);
-      } finally {
-        stack.pop();
-      }
-    }),
+    trackKernelStack(engine, stack),
     wrap(backend, 'recordAndSubmit', (record) => (program, ...rest) => {
       counts.dispatches++;
       const kernel = stack[stack.length - 1] ?? '(outside a kernel)';
@@ -195,14 +200,7 @@ export async function profileWebGpu<T>(f: () => T | Promise<T>): Promise<WebGpuP
   const stack: string[] = [];
   const engine = tf.engine() as unknown as EngineInternals;
   const undo = [
-    wrap(engine, 'runKernel', (run) => (name, inputs, attrs) => {
-      stack.push(name);
-      try {
-        return run.call(engine, name, inputs, attrs);
-      } finally {
-        stack.pop();
-      }
-    }),
+    trackKernelStack(engine, stack),
     wrap(backend, 'recordAndSubmit', (record) => (program, ...rest) => {
       pendingLabel = `${stack[stack.length - 1] ?? '(outside a kernel)'}/${program.constructor?.name ?? 'unknown'}`;
       try {
