@@ -24,6 +24,7 @@
  *   npm run bench:oracle-gap                     (6 trainings: ~10–40 s each on the native backend, minutes on wasm)
  *   node --import tsx bench/oracleGap.ts [--data data/small] [--tables fused,truth] [--fracs 0.25,0.5,1]
  *        [--preset dinSmall] [--epochs 4] [--batch-size 512] [--lr 0.002] [--patience 1] [--seed 20242025] [--merge]
+ *   node --import tsx bench/oracleGap.ts --report   no training: the notes of the results file recomputed over its rows
  * `--merge` keeps the rows of other (data, table, frac) triples from the previous results made with the same settings
  * (the data folder is part of a row's key, not of the settings), so the grid can be filled over several invocations
  * and data folders (e.g. data/small and a larger `mmctr synth --users … --train-rows …` folder) sit side by side;
@@ -49,6 +50,7 @@ import { loadAverage } from './lib/benchUtil';
 import { fitLog2Line, headSplit, rowsAtAuc, type CurvePoint, type Log2Line } from './lib/learningCurve';
 import { mergeRows, readPreviousResults } from './lib/mergeResults';
 import { writeResults, type Row } from './lib/results';
+import { clustersOfTable, plantedAuc } from './lib/plantedCeiling';
 import { COMMUNITY_SLOTS, readTruthItems, truthItemTable } from './lib/truthItemTable';
 
 type TableName =
@@ -165,6 +167,7 @@ const { values: args } = parseArgs({
     patience: { type: 'string', default: '1' },
     seed: { type: 'string', default: '20242025' },
     merge: { type: 'boolean', default: false },
+    report: { type: 'boolean', default: false },
   },
 });
 
@@ -230,7 +233,10 @@ function oracleOf(dataRoot: string): FolderOracle {
 const { oracle } = oracleOf(root);
 
 /** runs/oracle-gap/<data folder as a slug>: the fused table and what it was computed from. */
-const cacheDir = path.join('runs', 'oracle-gap', path.relative('.', path.resolve(root)).replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[._]+/, '') || 'root');
+/** Where a data folder's computed tables are cached. */
+const cacheDirOf = (dataRoot: string) =>
+  path.join('runs', 'oracle-gap', path.relative('.', path.resolve(dataRoot)).replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[._]+/, '') || 'root');
+const cacheDir = cacheDirOf(root);
 
 /** What a cached computed table depends on: the spec and the input files' sizes and times. */
 function fusedCacheKey(spec: Partial<EmbedSpec>): string {
@@ -328,10 +334,13 @@ const keyOf = (r: Row) => `${r.data} ${r.table} @ ${r.frac}`;
 const tableOrder = (r: Row) => TABLES.findIndex((t) => t.name === r.table);
 const compareRows = (a: Row, b: Row) =>
   String(a.data).localeCompare(String(b.data)) || tableOrder(a) - tableOrder(b) || Number(a.frac) - Number(b.frac);
-const command =
-  `node --import tsx bench/oracleGap.ts --data ${root} --preset ${preset} --epochs ${args.epochs} --batch-size ${args['batch-size']} ` +
-  `--lr ${args.lr} --patience ${args.patience} --seed ${args.seed} --tables ${tables.map((t) => t.name).join(',')} --fracs ${fracs.join(',')}${args.merge ? ' --merge' : ''}`;
-const previous = args.merge ? readPreviousResults(RESULTS_JSON) : null;
+const previous = args.merge || args.report ? readPreviousResults(RESULTS_JSON) : null;
+if (args.report && !previous) throw new Error(`--report: no previous results in ${RESULTS_JSON}`);
+// --report trains nothing: the rows and the command stay those of the results file; only the notes are recomputed.
+const command = args.report
+  ? previous!.command
+  : `node --import tsx bench/oracleGap.ts --data ${root} --preset ${preset} --epochs ${args.epochs} --batch-size ${args['batch-size']} ` +
+    `--lr ${args.lr} --patience ${args.patience} --seed ${args.seed} --tables ${tables.map((t) => t.name).join(',')} --fracs ${fracs.join(',')}${args.merge ? ' --merge' : ''}`;
 if (previous) {
   // Results written before the data column: their rows are of the folder named in their command.
   const before = /(?:^| )--data (\S+)/.exec(previous.command)?.[1] ?? 'data/small';
@@ -394,8 +403,31 @@ function folderNotes(dataRoot: string, rows: readonly Row[]): string[] {
       ? [`${dataRoot}: generator's diagnostic latentFromItemEmb (valid) ${diag.latentFromItemEmb.toFixed(6)}: the planted click function evaluated with item latents regressed from item_emb — an information ceiling for content-only item vectors (gap ${(oracle - diag.latentFromItemEmb).toFixed(4)} to the oracle).`]
       : []),
     ...(Object.keys(diag).length ? [`${dataRoot}: other valid diagnostics of the generator: ${Object.entries(diag).filter(([k]) => k !== 'latentFromItemEmb').map(([k, v]) => `${k} ${v}`).join(', ')}.`] : []),
+    ...clusterCapNote(dataRoot, oracle),
     ...fitNotes(rows, oracle),
     ...capNote(rows),
+  ];
+}
+
+/**
+ * What the fused-clusters table's communities allow at best: the planted click function with each item's community
+ * replaced by its k-means cluster (true content latents and biases kept), when that table is cached for the folder.
+ */
+function clusterCapNote(dataRoot: string, oracle: number): string[] {
+  const dir = cacheDirOf(dataRoot);
+  const [bin, described] = [path.join(dir, 'fused-clusters.f32'), path.join(dir, 'fused-clusters.txt')];
+  if (!existsSync(bin) || !existsSync(described)) return [];
+  const k = Number(/k-means k=(\d+)/.exec(readFileSync(described, 'utf8'))?.[1]);
+  if (!Number.isInteger(k)) return [];
+  const buf = readFileSync(bin);
+  const cols = MICROLENS_DIMS.itemEmbDim;
+  const vectors = new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4);
+  const rows = vectors.length / cols;
+  const recomputed = plantedAuc(dataRoot);
+  const capped = plantedAuc(dataRoot, { community: clustersOfTable(vectors, rows, cols, k) });
+  return [
+    `${dataRoot}: the planted click function with each item's community replaced by its fused-clusters k-means cluster (k = ${k}; true content latents and biases kept): valid AUC ${capped.toFixed(4)}, ` +
+      `${(oracle - capped).toFixed(4)} below the oracle (recomputed from the files: ${recomputed.toFixed(4)}). No model reading that table's community information can pass this without recovering the communities better from other columns (bench/lib/plantedCeiling.ts).`,
   ];
 }
 
@@ -439,6 +471,10 @@ async function main(): Promise<void> {
     });
   };
 
+  if (args.report) {
+    write();
+    return;
+  }
   for (const def of tables) {
     const { table, note } = await itemTableFor(def.name, data.itemTable);
     if (note) {
