@@ -22,10 +22,10 @@ import { allocOnGpu } from '../../src/engine/kernels/webgpu/raw';
 import { probeWebGpu } from '../../src/engine/webgpu';
 import { countWebGpu } from '../../src/engine/webgpuCounters';
 import { createModel, type CtrModel } from '../../src/models';
-import { DinAttention, MlpBlock } from '../../src/models/layers';
+import { MlpBlock } from '../../src/models/layers';
 import { seedRandomOps } from '../../src/util/opSeeds';
 import { disposeInputs, inputsOf, makeRows, tinyItemTable, type TinyShape } from '../models/synthetic';
-import { maxRelError, onBackend, useWebGpuSuite } from './webgpuHelpers';
+import { type TrainingPass, cpuReference, maxRelError, onBackend, trainingPass, useWebGpuSuite, withWeights } from './webgpuHelpers';
 
 const probe = await probeWebGpu();
 if (!probe.adapter) console.warn(`[webgpu fused DIN tests skipped] no WebGPU adapter: ${probe.reason}`);
@@ -111,32 +111,16 @@ const DIN_ROWS = 24;
 const dinRows = makeRows(DIN_ROWS, 'inHistory', 'fused-din', DIN_SHAPE);
 const dinTable = tinyItemTable(DIN_SHAPE);
 
-interface DinPass {
-  logits: Float32Array;
-  loss: number;
-  grads: Map<string, Float32Array>;
-}
+type DinPass = TrainingPass;
 
 /** One training-mode forward + backward of `model` on the rows (seeded dropout), read back. */
 async function dinPass(model: CtrModel): Promise<DinPass> {
   const x = inputsOf(dinRows, 0, DIN_ROWS, DIN_SHAPE.seqLen);
-  const named = [...model.namedWeights()].filter(([, v]) => v.trainable);
-  let logits: tf.Tensor | undefined;
-  seedRandomOps('fused-din');
-  const { value, grads } = tf.variableGrads(() => {
-    const y = model.call(x, true);
-    logits = tf.keep(y.clone());
-    return tf.losses.sigmoidCrossEntropy(tf.tensor1d(dinRows.label), y) as tf.Scalar;
-  }, named.map(([, v]) => v));
-  seedRandomOps(null);
-  const out = {
-    logits: (await logits!.data()) as Float32Array,
-    loss: (await value.data())[0],
-    grads: new Map(await Promise.all(named.map(async ([k, v]) => [k, (await grads[v.name].data()) as Float32Array] as const))),
-  };
-  tf.dispose([value, logits!, ...Object.values(grads)]);
-  disposeInputs(x);
-  return out;
+  try {
+    return await trainingPass(model, x, dinRows.label, 'fused-din');
+  } finally {
+    disposeInputs(x);
+  }
 }
 
 /** The weights of the reference model (seed 3), by key. */
@@ -144,27 +128,14 @@ let dinWeights: Map<string, Float32Array> | undefined;
 
 /** The pass through the unfused layers on cpu (whose weights `dinModel` copies). */
 async function dinCpuReference(): Promise<DinPass> {
-  return onBackend('cpu', async () => {
-    const ref = createModel('din', DIN_ARGS, dinTable, { seed: 3 });
-    dinWeights = new Map([...ref.namedWeights()].map(([k, v]) => [k, v.dataSync().slice() as Float32Array]));
-    // The cpu attention runs its MLP on the valid positions only, which numbers the dropout mask differently; the
-    // full layout here draws the same masks as the fused block.
-    const compact = DinAttention.compactPadding;
-    DinAttention.compactPadding = false;
-    try {
-      return await dinPass(ref);
-    } finally {
-      DinAttention.compactPadding = compact;
-      ref.dispose();
-    }
-  });
+  const ref = await cpuReference(() => createModel('din', DIN_ARGS, dinTable, { seed: 3 }), dinPass);
+  dinWeights = ref.weights;
+  return ref.result;
 }
 
 /** A DIN model on the active backend with the reference model's weights. */
 function dinModel(): CtrModel {
-  const model = createModel('din', DIN_ARGS, dinTable, { seed: 3 });
-  for (const [key, v] of model.namedWeights()) v.assign(tf.tensor(dinWeights!.get(key)!, v.shape, v.dtype));
-  return model;
+  return withWeights(createModel('din', DIN_ARGS, dinTable, { seed: 3 }), dinWeights!);
 }
 
 function expectSameBits(again: DinPass, first: DinPass): void {

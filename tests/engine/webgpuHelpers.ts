@@ -1,8 +1,11 @@
-/** Shared by the webgpu tests: the suite set-up, backend switching and the error measure. */
+/** Shared by the webgpu tests: the suite set-up, backend switching, the error measure and the fused-pass reference. */
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { selectBackend } from '../../src/engine/backend';
 import { webGpuErrors } from '../../src/engine/webgpu';
+import type { CtrModel, ModelInputs } from '../../src/models';
+import { DinAttention } from '../../src/models/layers';
+import { seedRandomOps } from '../../src/util/opSeeds';
 
 /**
  * Inside a `describe`: starts the project's webgpu backend (lavapipe without a GPU) with its uncaptured errors
@@ -47,4 +50,65 @@ export async function onBackend<T>(backend: string, f: () => T | Promise<T>): Pr
   } finally {
     await tf.setBackend(before);
   }
+}
+
+/** What one training-mode forward + backward of a model gives, read back to the host. */
+export interface TrainingPass {
+  logits: Float32Array;
+  loss: number;
+  /** Gradient of every trainable weight, by key. */
+  grads: Map<string, Float32Array>;
+  /** Non-trainable weights (running statistics) after the pass, by key. */
+  state: Map<string, Float32Array>;
+}
+
+/**
+ * One training-mode forward + backward of `model` on `x` (BCE against `labels`) with the op seeds of `opSeed` (the
+ * dropout masks), read back. The caller disposes `x`.
+ */
+export async function trainingPass(model: CtrModel, x: ModelInputs, labels: ArrayLike<number>, opSeed: string): Promise<TrainingPass> {
+  const all = [...model.namedWeights()];
+  const named = all.filter(([, v]) => v.trainable);
+  let logits: tf.Tensor | undefined;
+  seedRandomOps(opSeed);
+  const { value, grads } = tf.variableGrads(() => {
+    const y = model.call(x, true);
+    logits = tf.keep(y.clone());
+    return tf.losses.sigmoidCrossEntropy(tf.tensor1d(Array.from(labels)), y) as tf.Scalar;
+  }, named.map(([, v]) => v));
+  seedRandomOps(null);
+  const out: TrainingPass = {
+    logits: (await logits!.data()) as Float32Array,
+    loss: (await value.data())[0],
+    grads: new Map(await Promise.all(named.map(async ([k, v]) => [k, (await grads[v.name].data()) as Float32Array] as const))),
+    state: new Map(await Promise.all(all.filter(([, v]) => !v.trainable).map(async ([k, v]) => [k, (await v.data()) as Float32Array] as const))),
+  };
+  tf.dispose([value, logits!, ...Object.values(grads)]);
+  return out;
+}
+
+/**
+ * The reference of a fused-op test: `make()` built on cpu, run through `run` with the attention in its full layout
+ * (the cpu attention otherwise runs its MLP on the valid positions only, which numbers the dropout masks
+ * differently from the fused block), and its weights by key, for `withWeights` to copy into the model under test.
+ */
+export async function cpuReference<P>(make: () => CtrModel, run: (model: CtrModel) => Promise<P>): Promise<{ result: P; weights: Map<string, Float32Array> }> {
+  return onBackend('cpu', async () => {
+    const ref = make();
+    const weights = new Map([...ref.namedWeights()].map(([k, v]) => [k, v.dataSync().slice() as Float32Array]));
+    const compact = DinAttention.compactPadding;
+    DinAttention.compactPadding = false;
+    try {
+      return { result: await run(ref), weights };
+    } finally {
+      DinAttention.compactPadding = compact;
+      ref.dispose();
+    }
+  });
+}
+
+/** `model` with every weight set to the reference's (by key). */
+export function withWeights(model: CtrModel, weights: Map<string, Float32Array>): CtrModel {
+  for (const [key, v] of model.namedWeights()) v.assign(tf.tensor(weights.get(key)!, v.shape, v.dtype));
+  return model;
 }

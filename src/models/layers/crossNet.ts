@@ -10,12 +10,14 @@ import {
   type BaseLayerArgs,
   type Kwargs,
   type LayerVariable,
+  isTraining,
   lastDim,
   requireInt,
   seedFor,
   toConfig,
   xavierNormal,
 } from './common';
+import { CROSS_NET_MAX_DIM, CROSS_NET_MAX_LAYERS, webGpuCrossNet } from '../../engine/kernels/webgpu/crossNet';
 
 export interface CrossNetArgs extends BaseLayerArgs {
   /** Number of cross layers. Default 3. */
@@ -47,9 +49,14 @@ export class CrossNet extends tf.layers.Layer {
     this.built = true;
   }
 
-  override call(inputs: tf.Tensor | tf.Tensor[], _kwargs: Kwargs): tf.Tensor {
+  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor {
     return tf.tidy(() => {
       const x0 = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor2D; // [batch, dim]
+      const dim = x0.shape[1];
+      if (isTraining(kwargs) && tf.getBackend() === 'webgpu' && dim <= CROSS_NET_MAX_DIM && this.numLayers <= CROSS_NET_MAX_LAYERS) {
+        // webgpu training step: every layer in 1 dispatch forward and 2 backward (kernels/webgpu/crossNet.ts).
+        return webGpuCrossNet(x0, this.w.map((w) => w.read()), this.b.map((b) => b.read()));
+      }
       let x = x0;
       for (let l = 0; l < this.numLayers; l++) {
         const s = tf.matMul(x, this.w[l].read() as tf.Tensor2D); // [batch, 1]

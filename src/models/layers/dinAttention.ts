@@ -43,6 +43,8 @@ import {
 import { type DenseUnitSpec, type HiddenActivation, type WeightFactory, DenseUnit, checkActivation } from './mlpBlock';
 import { webGpuDinFirstLinear } from '../../engine/kernels/webgpu/dinFirstLinear';
 import { webGpuAttentionPool } from '../../engine/kernels/webgpu/attentionPool';
+import type { DinBlockDice } from '../../engine/kernels/webgpu/dinBlock';
+import { DICE_EPSILON, DICE_MOMENTUM } from './dice';
 
 export interface DinAttentionArgs extends BaseLayerArgs {
   /** Hidden units of the attention MLP. Default [512, 256] (the MMCTR baseline). */
@@ -149,12 +151,28 @@ export class DinAttention extends tf.layers.Layer {
 
   /**
    * The weights of the fused webgpu block (kernels/webgpu/dinBlock.ts) when this layer is what it computes — two
-   * ReLU hidden layers, no batch norm, no softmax, built — with the two dropout seeds drawn as the unfused units
-   * would draw them; null otherwise.
+   * ReLU hidden layers (or Dice ones, with `allowDice`), no batch norm, no softmax, built — with the two dropout
+   * seeds drawn as the unfused units would draw them; null otherwise (nothing drawn).
    */
-  fusedBlockWeights(): { w1: tf.Tensor; b1: tf.Tensor; w2: tf.Tensor; b2: tf.Tensor; w3: tf.Tensor; b3: tf.Tensor; dropout: [{ rate: number; seed: number }, { rate: number; seed: number }] } | null {
-    if (!this.built || this.hidden.length !== 2 || this.activation !== 'relu' || this.batchNorm || this.useSoftmax) return null;
+  fusedBlockWeights(allowDice = false): {
+    w1: tf.Tensor; b1: tf.Tensor; w2: tf.Tensor; b2: tf.Tensor; w3: tf.Tensor; b3: tf.Tensor;
+    dropout: [{ rate: number; seed: number }, { rate: number; seed: number }];
+    dice?: DinBlockDice;
+  } | null {
+    const act = this.activation;
+    if (!this.built || this.hidden.length !== 2 || !(act === 'relu' || (allowDice && act === 'dice')) || this.batchNorm || this.useSoftmax) return null;
     const [u1, u2] = this.hidden;
+    const d1 = u1.diceWeights();
+    const d2 = u2.diceWeights();
+    const dice: DinBlockDice | undefined =
+      d1 && d2
+        ? {
+            alpha: [d1.alpha, d2.alpha],
+            running: [{ mean: d1.runningMean, variance: d1.runningVar }, { mean: d2.runningMean, variance: d2.runningVar }],
+            epsilon: DICE_EPSILON,
+            momentum: DICE_MOMENTUM,
+          }
+        : undefined;
     const seed1 = u1.dropoutSeed() ?? 0;
     const seed2 = u2.dropoutSeed() ?? 0;
     return {
@@ -168,6 +186,7 @@ export class DinAttention extends tf.layers.Layer {
         { rate: this.dropoutRate, seed: seed1 },
         { rate: this.dropoutRate, seed: seed2 },
       ],
+      ...(dice ? { dice } : {}),
     };
   }
 

@@ -23,7 +23,7 @@ import {
   toConfig,
   xavierNormal,
 } from './common';
-import { diceActivate } from './dice';
+import { DICE_EPSILON, DICE_MOMENTUM, diceActivate } from './dice';
 import { webGpuDensePost } from '../../engine/kernels/webgpu/densePost';
 import { MLP_MAX_OUT, type MlpHiddenLayer, webGpuMlp } from '../../engine/kernels/webgpu/mlp';
 import { NARROW_LINEAR_MAX_OUT, webGpuNarrowLinear } from '../../engine/kernels/webgpu/narrowLinear';
@@ -159,8 +159,11 @@ export class DenseUnit {
    * with its dropout seed drawn as `post` would draw it; null when it is not that (no BN, another activation).
    */
   fusedMlpLayer(): MlpHiddenLayer | null {
-    if (!this.bnStats || !this.bnAffine || this.spec.activation !== 'relu') return null;
+    const act = this.spec.activation;
+    if (!this.bnStats || !this.bnAffine || (act !== 'relu' && act !== 'dice')) return null;
+    const dice = this.diceWeights();
     return {
+      ...(dice ? { dice: { alpha: dice.alpha, runningMean: dice.runningMean, runningVar: dice.runningVar } } : {}),
       kernel: this.kernel.read(),
       bias: this.bias.read(),
       gamma: this.bnAffine.gamma.read(),
@@ -169,6 +172,12 @@ export class DenseUnit {
       runningVar: this.bnStats.variance.read() as tf.Variable,
       dropout: { rate: this.spec.dropoutRate, seed: this.dropoutSeed() ?? 0 },
     };
+  }
+
+  /** This unit's Dice α and running statistics for fused webgpu ops; null when its activation is not Dice. */
+  diceWeights(): { alpha: tf.Tensor; runningMean: tf.Variable; runningVar: tf.Variable } | null {
+    if (this.spec.activation !== 'dice' || !this.alpha || !this.diceStats) return null;
+    return { alpha: this.alpha.read(), runningMean: this.diceStats.mean.read() as tf.Variable, runningVar: this.diceStats.variance.read() as tf.Variable };
   }
 
   /** webgpu training step: [bias →] [BN →] relu/linear → [dropout] as one fused op (kernels/webgpu/densePost.ts). */
@@ -324,11 +333,18 @@ export class MlpBlock extends tf.layers.Layer {
 
   /**
    * webgpu training step: the whole network as one fused op (kernels/webgpu/mlp.ts) when every hidden unit is
+   * Linear → BN → Dice → dropout with no output layer (the Dice network), or when every hidden unit is
    * Linear → BN → ReLU → dropout and a narrow linear output follows; null otherwise. The units' dropout seeds are
    * drawn in their order, as the unfused units draw them.
    */
   private fusedOnWebGpu(x: tf.Tensor2D): tf.Tensor2D | null {
-    if (tf.getBackend() !== 'webgpu' || this.units.length === 0 || !this.outKernel || !this.outBias) return null;
+    if (tf.getBackend() !== 'webgpu' || this.units.length === 0) return null;
+    if (!this.outKernel && this.units.every((u) => u.spec.batchNorm && u.spec.activation === 'dice')) {
+      // Linear → BN → Dice → dropout per layer, no output layer (dcnDin's DNN): mlp.ts's Dice network.
+      const hidden = this.units.map((u) => u.fusedMlpLayer()!);
+      return webGpuMlp({ x, hidden, epsilon: BN_EPSILON, momentum: BN_MOMENTUM, diceEpsilon: DICE_EPSILON, diceMomentum: DICE_MOMENTUM });
+    }
+    if (!this.outKernel || !this.outBias) return null;
     if (this.outputActivation !== 'linear' || (this.outputDim ?? 0) > MLP_MAX_OUT) return null;
     if (!this.units.every((u) => u.spec.batchNorm && u.spec.activation === 'relu')) return null;
     if ((this.outputDim ?? 0) > this.units[this.units.length - 1].spec.units) return null;

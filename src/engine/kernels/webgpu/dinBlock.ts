@@ -34,13 +34,22 @@
  * value and the context tables', w3's and b3's gradients are the unchunked block's bits (the same sums per element;
  * the dropout masks hash the element's index in the whole activation); the weight-gradient slices (W1, W2, biases)
  * and dV's order of positions follow the chunks: the same to rounding, and again the same bits on every run.
+ *
+ * Dice (`dice`: dcnDin's attention, layers/dice.ts) instead of ReLU: a = x·(p + α(1 − p)), p = sigmoid((x − μ)/σ)
+ * with μ, σ over all b·L positions of the batch (padded ones included, as the layers). The statistics need every
+ * chunk's z before any a is read, and the backward needs column sums of every chunk before any dz: per layer
+ * `DiceStats` (per chunk: count, mean, Σ(x − mean)² per slice of positions) + `DiceCombine` (the slices in order:
+ * μ, σ, α into a small stats buffer; running statistics updated in place), and backward `DiceGrad` (per chunk,
+ * Σ gm, Σ gm·n, dα per slice) + `DiceGradCombine`; layer 1's dz is made in place from g1 (`DiceBack1`). a1, a2 and
+ * dz2 stay computed on load. 7 + 14 · chunks dispatches (21 unchunked) instead of 3 + 9 · chunks; every sum in a
+ * fixed order (the same bits on every run; chunked and unchunked differ by rounding of the statistics' slices).
  */
 import * as tf from '@tensorflow/tfjs';
 import type { TensorInfo } from '@tensorflow/tfjs';
 import { MmctrError } from '../../../errors';
 import { WGSL_DROPOUT_HASH, dropoutUniforms } from './dropout';
 import { TILE_128, TILE_128x64, gemmPairProgram, gemmPairWorkgroups, gemmProgram, gemmSplits, gemmUniforms, gemmWorkgroups } from './gemm';
-import { type RawBinding, type RawProgram, allocOnGpu, flushQueue, runRaw, storageBindingLimit, workgroupGrid, FLAT_MAIN } from './raw';
+import { type RawBinding, type RawProgram, allocOnGpu, flushQueue, ownBuffer, runRaw, storageBindingLimit, workgroupGrid, FLAT_MAIN } from './raw';
 
 const WG = 256;
 /** Longest history the per-row programs take (a workgroup holds a row's scores). */
@@ -66,6 +75,20 @@ export interface DinBlockInputs {
   seqLen: number;
   /** Dropout after each hidden layer: rate and seed (seed unused at rate 0). */
   dropout: [{ rate: number; seed: number }, { rate: number; seed: number }];
+  /**
+   * Dice instead of ReLU after each hidden layer (layers/dice.ts: batch statistics over all b·L positions, padded
+   * ones included; running statistics updated in place): α per layer ([A1], [A2]; differentiated), the running
+   * statistics, ε and momentum. Default undefined: ReLU.
+   */
+  dice?: DinBlockDice;
+}
+
+/** The Dice settings of the block (see `DinBlockInputs.dice`). */
+export interface DinBlockDice {
+  alpha: [tf.Tensor, tf.Tensor];
+  running: [{ mean: tf.Variable; variance: tf.Variable }, { mean: tf.Variable; variance: tf.Variable }];
+  epsilon: number;
+  momentum: number;
 }
 
 /** The op's uniforms after the gemm template's (or alone for the non-gemm programs). */
@@ -120,29 +143,67 @@ const rw = (name: string): RawBinding => ({ name, access: 'read_write', type: 'f
 /** Index of element (chunk position `row`, column `q`) in the whole [b·L, w] activation, for the dropout hash. */
 const HASH_IDX_FN = `
 fn hashIdx(row : i32, q : i32, w : i32) -> u32 { return u32(u.p0 + row) * u32(w) + u32(q); }`;
-/** a1 at (row, q) from z1 (relu, then layer 1's dropout). Needs z1. */
-const A1_FN = `${HASH_IDX_FN}
+/** a1 at (row, q) from z1 (relu or Dice, then layer 1's dropout). Needs z1 (and st1 with Dice). */
+const a1Fn = (dice: boolean) => `${HASH_IDX_FN}
 fn a1v(row : i32, q : i32) -> f32 {
   let zv = z1[row * u.a1 + q];
-  if (!(zv > 0.0)) { return 0.0; }
+  ${dice ? '' : 'if (!(zv > 0.0)) { return 0.0; }'}
   if (u.alla == 0 && mmctrDropoutHash(hashIdx(row, q, u.a1), u.k1a, u.k2a) >= u.thra) { return 0.0; }
-  return zv / u.keepa;
+  return ${dice ? 'dice1(zv, q)' : 'zv'} / u.keepa;
 }`;
-/** a2 at (row, c) from z2. Needs z2 (and A1_FN or HASH_IDX_FN before it). */
-const A2_FN = `
+/** a2 at (row, c) from z2. Needs z2, st2 with Dice (and a1Fn or HASH_IDX_FN before it). */
+const a2Fn = (dice: boolean) => `
 fn a2v(row : i32, c : i32) -> f32 {
   let zv = z2[row * u.a2 + c];
-  if (!(zv > 0.0)) { return 0.0; }
+  ${dice ? '' : 'if (!(zv > 0.0)) { return 0.0; }'}
   if (u.allb == 0 && mmctrDropoutHash(hashIdx(row, c, u.a2), u.k1b, u.k2b) >= u.thrb) { return 0.0; }
-  return zv / u.keepb;
+  return ${dice ? 'dice2(zv, c)' : 'zv'} / u.keepb;
 }`;
-/** dz2 at (row, c) = ds·w3 through layer 2's dropout and relu. Needs dscore, w3, z2 (and HASH_IDX_FN). */
-const DZ2_FN = `
+/**
+ * dz2 at (row, c) = ds·w3 through layer 2's dropout and relu or Dice (Dice: its batch-statistics backward, the
+ * column sums in st2). Needs dscore, w3, z2 (st2) (and HASH_IDX_FN).
+ */
+const dz2Fn = (dice: boolean) =>
+  dice
+    ? `
+fn dz2v(row : i32, c : i32) -> f32 {
+  var g = 0.0;
+  if (u.allb != 0 || mmctrDropoutHash(hashIdx(row, c, u.a2), u.k1b, u.k2b) < u.thrb) { g = dscore[u.p0 + row] * w3[c] / u.keepb; }
+  return diceGrad2(g, z2[row * u.a2 + c], c);
+}`
+    : `
 fn dz2v(row : i32, c : i32) -> f32 {
   if (!(z2[row * u.a2 + c] > 0.0)) { return 0.0; }
   if (u.allb == 0 && mmctrDropoutHash(hashIdx(row, c, u.a2), u.k1b, u.k2b) >= u.thrb) { return 0.0; }
   return dscore[u.p0 + row] * w3[c] / u.keepb;
 }`;
+
+/**
+ * Dice of layer k (1 or 2) from its statistics buffer st_k [5, A_k]: rows μ, σ = √(var + ε) (batch, biased), α,
+ * then (backward) G = Σ gm and Gn = Σ gm·n over all b·L positions, gm = g·x·(1 − α)·p(1 − p):
+ *   n = (x − μ)/σ, p = sigmoid(n), dice(x) = x·(p + α(1 − p))
+ *   d/dx = g·(p + α(1 − p)) + (gm − G/N − n·Gn/N)/σ      (the batch norm's backward through μ and σ)
+ */
+function diceFns(k: 1 | 2): string {
+  const st = `st${k}`;
+  const w = k === 1 ? 'u.a1' : 'u.a2';
+  return `
+fn dice${k}(zv : f32, c : i32) -> f32 {
+  let nv = (zv - ${st}[c]) / ${st}[${w} + c];
+  let p = 1.0 / (1.0 + exp(-nv));
+  return zv * (p + ${st}[2 * ${w} + c] * (1.0 - p));
+}
+fn diceGrad${k}(g : f32, zv : f32, c : i32) -> f32 {
+  let sd = ${st}[${w} + c];
+  let nv = (zv - ${st}[c]) / sd;
+  let p = 1.0 / (1.0 + exp(-nv));
+  let al = ${st}[2 * ${w} + c];
+  let gm = g * zv * (1.0 - al) * p * (1.0 - p);
+  let nn = f32(u.b * u.len);
+  return g * (p + al * (1.0 - p)) + (gm - ${st}[3 * ${w} + c] / nn - nv * ${st}[4 * ${w} + c] / nn) / sd;
+}`;
+}
+
 /** Target and history vectors of a chunk position by slot. Needs vec, slots. */
 const VEC_FN = `
 fn tv(row : i32, q : i32) -> f32 { return vec[slots[u.r0 + row / u.len] * u.d + q]; }
@@ -185,11 +246,11 @@ fn weightB(q : i32, col : i32) -> f32 {
   store: 'z1[r * u.a1 + c] = acc0 + tq[(u.r0 + r / u.len) * u.a1 + c] + b1[c];',
 });
 
-const LAYER2 = gemmProgram({
-  key: 'mmctrDinBlockLayer2',
-  bindings: [r('z1'), r('w2'), r('b2'), rw('z2')],
+const layer2 = (dice: boolean) => gemmProgram({
+  key: `mmctrDinBlockLayer2${dice ? 'Dice' : ''}`,
+  bindings: [r('z1'), r('w2'), r('b2'), rw('z2'), ...(dice ? [r('st1')] : [])],
   uniforms: U,
-  helpers: `${WGSL_DROPOUT_HASH}${A1_FN}`,
+  helpers: `${WGSL_DROPOUT_HASH}${dice ? diceFns(1) : ''}${a1Fn(dice)}`,
   loadA: 'a1v(r, k)',
   loadB: ['w2[k * u.a2 + c]'],
   tile: TILE_128,
@@ -206,11 +267,11 @@ fn main(@builtin(workgroup_id) wid : vec3<u32>, @builtin(num_workgroups) nwg : v
   let grow = u.r0 + row;
   let li = i32(lid);`;
 
-const POOL: RawProgram = {
-  key: 'mmctrDinBlockPool',
-  bindings: [r('z2'), r('w3'), r('b3'), r('vec'), ri('slots'), rw('scores'), rw('feat')],
+const pool = (dice: boolean): RawProgram => ({
+  key: `mmctrDinBlockPool${dice ? 'Dice' : ''}`,
+  bindings: [r('z2'), r('w3'), r('b3'), r('vec'), ri('slots'), rw('scores'), rw('feat'), ...(dice ? [r('st2')] : [])],
   uniforms: U,
-  body: `${WGSL_DROPOUT_HASH}${HASH_IDX_FN}${A2_FN}${ROW_HEAD}
+  body: `${WGSL_DROPOUT_HASH}${HASH_IDX_FN}${dice ? diceFns(2) : ''}${a2Fn(dice)}${ROW_HEAD}
   for (var l = li; l < u.len; l = l + ${WG}) {
     let p = row * u.len + l;
     var s = 0.0;
@@ -229,13 +290,13 @@ const POOL: RawProgram = {
     feat[grow * u.width + 2 * u.e + u.d + q] = acc;
   }
 }`,
-};
+});
 
-const POOL_GRAD: RawProgram = {
-  key: 'mmctrDinBlockPoolGrad',
-  bindings: [r('dout'), r('vec'), ri('slots'), r('z2'), rw('dscore'), rw('p3')],
+const poolGrad = (dice: boolean): RawProgram => ({
+  key: `mmctrDinBlockPoolGrad${dice ? 'Dice' : ''}`,
+  bindings: [r('dout'), r('vec'), ri('slots'), r('z2'), rw('dscore'), rw('p3'), ...(dice ? [r('st2')] : [])],
   uniforms: U,
-  body: `${WGSL_DROPOUT_HASH}${HASH_IDX_FN}${A2_FN}${ROW_HEAD}
+  body: `${WGSL_DROPOUT_HASH}${HASH_IDX_FN}${dice ? diceFns(2) : ''}${a2Fn(dice)}${ROW_HEAD}
   let dp = grow * u.width + 2 * u.e + u.d;
   for (var l = li; l < u.len; l = l + ${WG}) {
     let p = u.p0 + row * u.len + l;
@@ -259,20 +320,21 @@ const POOL_GRAD: RawProgram = {
     p3[grow * (u.a2 + 1) + c] = acc;
   }
 }`,
-};
+});
 
-const LAYER2_GRAD = gemmProgram({
-  key: 'mmctrDinBlockLayer2Grad',
-  bindings: [r('dscore'), r('w3'), r('z2'), r('w2'), r('z1'), rw('dz1')],
+/** dz1 (ReLU), or with Dice g1 = dL/d dice1 (through the dropout only; `DiceBack` makes it dz1 in place). */
+const layer2Grad = (dice: boolean) => gemmProgram({
+  key: `mmctrDinBlockLayer2Grad${dice ? 'Dice' : ''}`,
+  bindings: dice ? [r('dscore'), r('w3'), r('z2'), r('w2'), rw('dz1'), r('st2')] : [r('dscore'), r('w3'), r('z2'), r('w2'), r('z1'), rw('dz1')],
   uniforms: U,
-  helpers: `${WGSL_DROPOUT_HASH}${HASH_IDX_FN}${DZ2_FN}`,
+  helpers: `${WGSL_DROPOUT_HASH}${HASH_IDX_FN}${dice ? diceFns(2) : ''}${dz2Fn(dice)}`,
   loadA: 'dz2v(r, k)',
   loadB: ['w2[c * u.a2 + k]'],
   tile: TILE_128,
   bContig: 'k',
   store: `let i = r * u.a1 + c;
         var g = 0.0;
-        if (z1[i] > 0.0 && (u.alla != 0 || mmctrDropoutHash(hashIdx(r, c, u.a1), u.k1a, u.k2a) < u.thra)) { g = acc0 / u.keepa; }
+        if (${dice ? '' : 'z1[i] > 0.0 && '}(u.alla != 0 || mmctrDropoutHash(hashIdx(r, c, u.a1), u.k1a, u.k2a) < u.thra)) { g = acc0 / u.keepa; }
         dz1[i] = g;`,
 });
 
@@ -296,17 +358,178 @@ const GRAD_X = gemmProgram({
         tmp[r * u.d + c] = acc2 + h0 * acc1;`,
 });
 
-const W2_PARTS = gemmProgram({
-  key: 'mmctrDinBlockW2Parts',
-  bindings: [r('z1'), r('dscore'), r('w3'), r('z2'), rw('parts')],
+const w2Parts = (dice: boolean) => gemmProgram({
+  key: `mmctrDinBlockW2Parts${dice ? 'Dice' : ''}`,
+  bindings: [r('z1'), r('dscore'), r('w3'), r('z2'), rw('parts'), ...(dice ? [r('st1'), r('st2')] : [])],
   uniforms: U,
-  helpers: `${WGSL_DROPOUT_HASH}${A1_FN}${DZ2_FN}`,
+  helpers: `${WGSL_DROPOUT_HASH}${dice ? diceFns(1) + diceFns(2) : ''}${a1Fn(dice)}${dz2Fn(dice)}`,
   loadA: 'select(1.0, a1v(k, r), r < u.a1)',
   loadB: ['dz2v(k, c)'],
   tile: TILE_128,
   aContig: 'm',
   store: 'parts[((u.o2 + split) * u.gm + r) * u.gn + c] = acc0;',
 });
+
+/**
+ * Dice statistics. Uniforms after U: the layer's width `sw`, slices per chunk `ss` of `sper` positions each, this
+ * chunk's first slice `sbase`, all slices `stot`; ε, momentum, 1 − momentum and N/(N − 1) (running variance).
+ */
+const U_STATS: RawProgram['uniforms'] = [
+  ...U,
+  { name: 'sw', type: 'i32' },
+  { name: 'ss', type: 'i32' },
+  { name: 'sper', type: 'i32' },
+  { name: 'sbase', type: 'i32' },
+  { name: 'stot', type: 'i32' },
+  { name: 'eps', type: 'f32' },
+  { name: 'mom', type: 'f32' },
+  { name: 'keepMom', type: 'f32' },
+  { name: 'unbias', type: 'f32' },
+];
+/** Columns and slices per workgroup of the per-slice statistics programs. */
+const ST_COLS = 64;
+const ST_SLICES = 4;
+/** Per (column, slice of the chunk's positions) thread: `first` runs once over the slice, `second` again. */
+const sliceMain = (init: string, first: string, second: string, store: string) => `
+@compute @workgroup_size(${ST_COLS}, ${ST_SLICES})
+fn main(@builtin(workgroup_id) wid : vec3<u32>, @builtin(local_invocation_id) lid : vec3<u32>) {
+  let c = i32(wid.x) * ${ST_COLS} + i32(lid.x);
+  let sl = i32(wid.y) * ${ST_SLICES} + i32(lid.y);
+  if (c >= u.sw || sl >= u.ss) { return; }
+  let rBegin = sl * u.sper;
+  let rEnd = min(rBegin + u.sper, u.cb * u.len);
+  ${init}
+  for (var row = rBegin; row < rEnd; row = row + 1) { ${first} }
+  ${second ? `for (var row = rBegin; row < rEnd; row = row + 1) { ${second} }` : ''}
+  let o = (u.sbase + sl) * 3 * u.sw;
+  ${store}
+}`;
+
+/** Per slice of a chunk's positions: count, mean and Σ(x − mean)² of each column of z (two passes over the slice). */
+const STATS_PARTS: RawProgram = {
+  key: 'mmctrDinBlockDiceStats',
+  bindings: [r('z'), rw('parts')],
+  uniforms: U_STATS,
+  body: sliceMain(
+    'var s = 0.0;',
+    's = s + z[row * u.sw + c];',
+    '',
+    `let cnt = max(rEnd - rBegin, 0);
+  var mean = 0.0;
+  if (cnt > 0) { mean = s / f32(cnt); }
+  var q = 0.0;
+  for (var row = rBegin; row < rEnd; row = row + 1) { let dv = z[row * u.sw + c] - mean; q = q + dv * dv; }
+  parts[o + c] = f32(cnt);
+  parts[o + u.sw + c] = mean;
+  parts[o + 2 * u.sw + c] = q;`,
+  ),
+};
+
+/**
+ * Per column: the slices combined in order (Chan et al.'s pairwise update) into μ and the biased variance over all
+ * positions; st = [μ, √(var + ε), α, ·, ·]; running μ and (unbiased) variance updated in place.
+ */
+const STATS_COMBINE: RawProgram = {
+  key: 'mmctrDinBlockDiceCombine',
+  bindings: [r('parts'), r('alpha'), rw('st'), rw('runMean'), rw('runVar')],
+  uniforms: U_STATS,
+  body: `${FLAT_MAIN}
+  if (idx >= u.sw) { return; }
+  var n = 0.0;
+  var mean = 0.0;
+  var m2 = 0.0;
+  for (var sl = 0; sl < u.stot; sl = sl + 1) {
+    let o = sl * 3 * u.sw;
+    let nb = parts[o + idx];
+    if (nb > 0.0) {
+      let nab = n + nb;
+      let dv = parts[o + u.sw + idx] - mean;
+      mean = mean + dv * (nb / nab);
+      m2 = m2 + parts[o + 2 * u.sw + idx] + dv * dv * (n * nb / nab);
+      n = nab;
+    }
+  }
+  let variance = m2 / n;
+  st[idx] = mean;
+  st[u.sw + idx] = sqrt(variance + u.eps);
+  st[2 * u.sw + idx] = alpha[idx];
+  runMean[idx] = runMean[idx] * u.keepMom + mean * u.mom;
+  runVar[idx] = runVar[idx] * u.keepMom + (variance * u.unbias) * u.mom;
+}`,
+};
+
+/** Per slice: Σ gm, Σ gm·n, Σ g·x·(1 − p) of each column (g = dL/d dice(x), gm as in `diceFns`). */
+const diceGradSums = (g: string, k: 1 | 2) => {
+  const st = `st${k}`;
+  return sliceMain(
+    'var s0 = 0.0; var s1 = 0.0; var s2 = 0.0;',
+    `let zv = z[row * u.sw + c];
+    let gv = ${g};
+    let nv = (zv - ${st}[c]) / ${st}[u.sw + c];
+    let p = 1.0 / (1.0 + exp(-nv));
+    let gm = gv * zv * (1.0 - ${st}[2 * u.sw + c]) * p * (1.0 - p);
+    s0 = s0 + gm;
+    s1 = s1 + gm * nv;
+    s2 = s2 + gv * zv * (1.0 - p);`,
+    '',
+    `parts[o + c] = s0;
+  parts[o + u.sw + c] = s1;
+  parts[o + 2 * u.sw + c] = s2;`,
+  );
+};
+/** Layer 2: g = ds·w3 through the dropout (z = z2). */
+const DICE_GRAD_PARTS2: RawProgram = {
+  key: 'mmctrDinBlockDiceGrad2',
+  bindings: [r('dscore'), r('w3'), r('z'), r('st2'), rw('parts')],
+  uniforms: U_STATS,
+  body: `${WGSL_DROPOUT_HASH}${HASH_IDX_FN}
+fn g2(row : i32, c : i32) -> f32 {
+  if (u.allb == 0 && mmctrDropoutHash(hashIdx(row, c, u.a2), u.k1b, u.k2b) >= u.thrb) { return 0.0; }
+  return dscore[u.p0 + row] * w3[c] / u.keepb;
+}${diceGradSums('g2(row, c)', 2)}`,
+};
+/** Layer 1: g from LayerGrad2's output (z = z1). */
+const DICE_GRAD_PARTS1: RawProgram = {
+  key: 'mmctrDinBlockDiceGrad1',
+  bindings: [r('g'), r('z'), r('st1'), rw('parts')],
+  uniforms: U_STATS,
+  body: diceGradSums('g[row * u.sw + c]', 1),
+};
+/** Per column: the slices summed in order into st rows 3 and 4 (G, Gn) and dα. */
+const DICE_GRAD_COMBINE: RawProgram = {
+  key: 'mmctrDinBlockDiceGradCombine',
+  bindings: [r('parts'), rw('st'), rw('dalpha')],
+  uniforms: U_STATS,
+  body: `${FLAT_MAIN}
+  if (idx >= u.sw) { return; }
+  var s0 = 0.0;
+  var s1 = 0.0;
+  var s2 = 0.0;
+  for (var sl = 0; sl < u.stot; sl = sl + 1) {
+    let o = sl * 3 * u.sw;
+    s0 = s0 + parts[o + idx];
+    s1 = s1 + parts[o + u.sw + idx];
+    s2 = s2 + parts[o + 2 * u.sw + idx];
+  }
+  st[3 * u.sw + idx] = s0;
+  st[4 * u.sw + idx] = s1;
+  dalpha[idx] = s2;
+}`,
+};
+/** dz1 = Dice's backward of g1, in place over a chunk's [positions, A1]. */
+const DICE_BACK1: RawProgram = {
+  key: 'mmctrDinBlockDiceBack1',
+  bindings: [rw('dz1'), r('z1'), r('st1')],
+  uniforms: U,
+  body: `${diceFns(1)}${FLAT_MAIN}
+  if (idx >= u.cb * u.len * u.a1) { return; }
+  let c = idx % u.a1;
+  dz1[idx] = diceGrad1(dz1[idx], z1[idx], c);
+}`,
+};
+
+/** The activation-dependent programs, built once per activation. */
+const PROGRAMS = [false, true].map((dice) => ({ layer2: layer2(dice), pool: pool(dice), poolGrad: poolGrad(dice), layer2Grad: layer2Grad(dice), w2Parts: w2Parts(dice) }));
 
 /**
  * dW1 and db1 without the 4D + 1 rows of [t, h, t − h, t ⊙ h, 1] per position: the t rows and the ones row are
@@ -519,6 +742,11 @@ export function webGpuDinBlock(x: DinBlockInputs): tf.Tensor2D {
     throw new MmctrError(`webGpuDinBlock: shapes do not fit (b ${b}, L ${len}, vectors [${x.vectors.shape}], W1 [${x.w1.shape}], W2 [${x.w2.shape}], w3 [${x.w3.shape}])`);
   }
   if (len > DIN_BLOCK_MAX_LEN) throw new MmctrError(`webGpuDinBlock: history length ${len} > ${DIN_BLOCK_MAX_LEN}`);
+  const dice = x.dice;
+  if (dice && (dice.alpha[0].size !== a1 || dice.alpha[1].size !== a2 || dice.running[0].mean.size !== a1 || dice.running[1].variance.size !== a2)) {
+    throw new MmctrError(`webGpuDinBlock: Dice α [${dice.alpha[0].shape}], [${dice.alpha[1].shape}] do not fit attention units ${a1}, ${a2}`);
+  }
+  const P = PROGRAMS[dice ? 1 : 0];
   const rows = b * len;
   const width = 2 * e + 2 * d;
   const drop = x.dropout.map(({ rate, seed }) => {
@@ -546,6 +774,12 @@ export function webGpuDinBlock(x: DinBlockInputs): tf.Tensor2D {
     return [...base, r0, cb, r0 * len, k * s1, k * s1b, k * s2, k * slotCount, k > 0 ? 1 : 0, zeroSlot];
   };
   const uni0 = uniOf(0);
+  // Dice statistics: each chunk's positions in slices of `sper` (≥ 64 positions, ≤ 256 slices per chunk).
+  const sper = Math.max(64, Math.ceil(rowsMax / 256));
+  const ss = Math.ceil(rowsMax / sper);
+  const mom = dice?.momentum ?? 0;
+  const statsUni = (k: number, width: number) => [...uniOf(k), width, ss, sper, k * ss, nc * ss, dice?.epsilon ?? 0, mom, 1 - mom, rows > 1 ? rows / (rows - 1) : 1];
+  const statsGrid = (width: number): [number, number, number] => [Math.ceil(width / ST_COLS), Math.ceil(ss / ST_SLICES), 1];
   const g = (m: number, n: number, kk: number, uni: number[], splits = 1) => [...gemmUniforms(m, n, kk, splits), ...uni];
 
   const pairs = new Int32Array(2 * b);
@@ -559,28 +793,47 @@ export function webGpuDinBlock(x: DinBlockInputs): tf.Tensor2D {
   const slots = tf.tensor1d(x.slots, 'int32');
   const ctxIds = tf.tensor1d(pairs, 'int32');
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const [vec, t0, t1, w1, b1, w2, b2, w3, b3] = args as tf.Tensor[];
-    const save = args[9] as tf.GradSaveFunc;
+    const [vec, t0, t1, w1, b1, w2, b2, w3, b3, al1, al2] = args as tf.Tensor[];
+    const save = args[dice ? 11 : 9] as tf.GradSaveFunc;
     const tq = allocOnGpu([b, a1]);
     const feat = allocOnGpu([b, width]);
     const scores = allocOnGpu([rows]);
     runRaw(TARGET, [vec, slots, w1, t0, t1, ctxIds, tq, feat], g(b, a1, d, uni0), gemmWorkgroups(b, a1));
     const z1s: TensorInfo[] = [];
     const z2s: TensorInfo[] = [];
+    const sts: TensorInfo[] = [];
+    /** Dice: the statistics of layer i's z over all chunks into st (and the running statistics). */
+    const diceStats = (i: 0 | 1, zs: TensorInfo[], width: number, alpha: tf.Tensor) => {
+      const parts = allocOnGpu([nc * ss, 3, width]);
+      zs.forEach((z, k) => runRaw(STATS_PARTS, [z, parts], statsUni(k, width), statsGrid(width)));
+      const st = allocOnGpu([5, width]);
+      const { mean, variance } = dice!.running[i];
+      ownBuffer(mean);
+      ownBuffer(variance);
+      runRaw(STATS_COMBINE, [parts, alpha, st, mean, variance], statsUni(0, width), workgroupGrid(Math.ceil(width / WG)), [mean, variance]);
+      asTensor(parts).dispose();
+      sts.push(st);
+    };
     chunks.forEach(({ cb }, k) => {
       const rc = cb * len;
-      const uni = uniOf(k);
       const z1 = allocOnGpu([rc, a1]);
-      const z2 = allocOnGpu([rc, a2]);
-      runRaw(HISTORY, [vec, slots, w1, tq, b1, z1], g(rc, a1, 2 * d, uni), gemmWorkgroups(rc, a1, 1, TILE_128));
-      runRaw(LAYER2, [z1, w2, b2, z2], g(rc, a2, a1, uni), gemmWorkgroups(rc, a2, 1, TILE_128));
-      runRaw(POOL, [z2, w3, b3, vec, slots, scores, feat], uni, workgroupGrid(cb));
+      runRaw(HISTORY, [vec, slots, w1, tq, b1, z1], g(rc, a1, 2 * d, uniOf(k)), gemmWorkgroups(rc, a1, 1, TILE_128));
       z1s.push(z1);
+    });
+    if (dice) diceStats(0, z1s, a1, al1);
+    chunks.forEach(({ cb }, k) => {
+      const rc = cb * len;
+      const z2 = allocOnGpu([rc, a2]);
+      runRaw(P.layer2, [z1s[k], w2, b2, z2, ...sts.slice(0, 1)], g(rc, a2, a1, uniOf(k)), gemmWorkgroups(rc, a2, 1, TILE_128));
       z2s.push(z2);
+    });
+    if (dice) diceStats(1, z2s, a2, al2);
+    chunks.forEach(({ cb }, k) => {
+      runRaw(P.pool, [z2s[k], w3, b3, vec, slots, scores, feat, ...sts.slice(1, 2)], uniOf(k), workgroupGrid(cb));
     });
     flushQueue(); // the GPU starts on the forward while the host records the rest of the step
     asTensor(tq).dispose();
-    save([vec, w1, w2, w3, asTensor(scores), slots, ctxIds, ...z1s.map(asTensor), ...z2s.map(asTensor)]);
+    save([vec, w1, w2, w3, asTensor(scores), slots, ctxIds, ...z1s.map(asTensor), ...z2s.map(asTensor), ...sts.map(asTensor)]);
     return {
       value: asTensor(feat),
       gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
@@ -588,6 +841,7 @@ export function webGpuDinBlock(x: DinBlockInputs): tf.Tensor2D {
         const [sv, sw1, sw2, sw3, sscores, sslots, sctx] = saved;
         const sz1 = saved.slice(7, 7 + nc);
         const sz2 = saved.slice(7 + nc, 7 + 2 * nc);
+        const sst = saved.slice(7 + 2 * nc); // Dice: st1, st2
         const dscore = allocOnGpu([rows]);
         const p3 = allocOnGpu([b, a2 + 1]);
         const parts2 = allocOnGpu([nc * s2, a1 + 1, a2]);
@@ -595,26 +849,59 @@ export function webGpuDinBlock(x: DinBlockInputs): tf.Tensor2D {
         const parts1t = allocOnGpu([nc * s1b, d + 1, a1]);
         const dhs: TensorInfo[] = [];
         const tmps: TensorInfo[] = [];
-        chunks.forEach(({ cb }, k) => {
-          const rc = cb * len;
+        const dalphas: TensorInfo[] = [];
+        /** Dice: layer i's column sums of the backward over all chunks (from g = dL/d dice) into st, and dα. */
+        const diceGrad = (i: 0 | 1, prog: RawProgram, operands: (k: number) => TensorInfo[], width: number) => {
+          const parts = allocOnGpu([nc * ss, 3, width]);
+          chunks.forEach((_, k) => runRaw(prog, [...operands(k), parts], statsUni(k, width), statsGrid(width)));
+          const dalpha = allocOnGpu([width]);
+          runRaw(DICE_GRAD_COMBINE, [parts, sst[i], dalpha], statsUni(0, width), workgroupGrid(Math.ceil(width / WG)));
+          asTensor(parts).dispose();
+          dalphas[i] = dalpha;
+        };
+        /** The products after dz1 of chunk k (then dz1 goes). */
+        const fromDz1 = (k: number, dz1: TensorInfo) => {
+          const rc = chunks[k].cb * len;
           const uni = uniOf(k);
-          runRaw(POOL_GRAD, [dout, sv, sslots, sz2[k], dscore, p3], uni, workgroupGrid(cb));
-          const dz1 = allocOnGpu([rc, a1]);
-          runRaw(LAYER2_GRAD, [dscore, sw3, sz2[k], sw2, sz1[k], dz1], g(rc, a1, a2, uni), gemmWorkgroups(rc, a1, 1, TILE_128));
           const dh = allocOnGpu([rc, d]);
           const tmp = allocOnGpu([rc, d]);
           runRaw(GRAD_X, [dz1, sv, sslots, sw1, sscores, dout, dh, tmp], g(rc, d, a1, uni), gemmWorkgroups(rc, d, 1, TILE_128x64));
-          runRaw(W2_PARTS, [sz1[k], dscore, sw3, sz2[k], parts2], g(a1 + 1, a2, rc, uni, s2), gemmWorkgroups(a1 + 1, a2, s2, TILE_128));
           runRaw(
             W1_PARTS,
             [sv, sslots, dz1, parts1, parts1t],
-            [...gemmUniforms(2 * d, a1, rc, s1), ...gemmUniforms(d + 1, a1, cb, s1b), ...uni],
+            [...gemmUniforms(2 * d, a1, rc, s1), ...gemmUniforms(d + 1, a1, chunks[k].cb, s1b), ...uni],
             gemmPairWorkgroups(2 * d, a1, d + 1, a1, s1, s1b, TILE_128),
           );
           asTensor(dz1).dispose();
           dhs.push(dh);
           tmps.push(tmp);
-        });
+        };
+        /** dz1 (ReLU) or g1 (Dice) of chunk k, and layer 2's weight-gradient slices. */
+        const layer2Back = (k: number) => {
+          const rc = chunks[k].cb * len;
+          const uni = uniOf(k);
+          const dz1 = allocOnGpu([rc, a1]);
+          const l2 = dice ? [dscore, sw3, sz2[k], sw2, dz1, sst[1]] : [dscore, sw3, sz2[k], sw2, sz1[k], dz1];
+          runRaw(P.layer2Grad, l2, g(rc, a1, a2, uni), gemmWorkgroups(rc, a1, 1, TILE_128));
+          runRaw(P.w2Parts, [sz1[k], dscore, sw3, sz2[k], parts2, ...sst], g(a1 + 1, a2, rc, uni, s2), gemmWorkgroups(a1 + 1, a2, s2, TILE_128));
+          return dz1;
+        };
+        if (!dice) {
+          chunks.forEach(({ cb }, k) => {
+            runRaw(P.poolGrad, [dout, sv, sslots, sz2[k], dscore, p3], uniOf(k), workgroupGrid(cb));
+            fromDz1(k, layer2Back(k));
+          });
+        } else {
+          // Every chunk's dscore before layer 2's Dice sums; every chunk's g1 before layer 1's.
+          chunks.forEach(({ cb }, k) => runRaw(P.poolGrad, [dout, sv, sslots, sz2[k], dscore, p3, sst[1]], uniOf(k), workgroupGrid(cb)));
+          diceGrad(1, DICE_GRAD_PARTS2, (k) => [dscore, sw3, sz2[k], sst[1]], a2);
+          const g1s = chunks.map((_, k) => layer2Back(k));
+          diceGrad(0, DICE_GRAD_PARTS1, (k) => [g1s[k], sz1[k], sst[0]], a1);
+          g1s.forEach((dz1, k) => {
+            runRaw(DICE_BACK1, [dz1, sz1[k], sst[0]], uniOf(k), workgroupGrid(Math.ceil((chunks[k].cb * len * a1) / WG)));
+            fromDz1(k, dz1);
+          });
+        }
         const [dw1, db1, dw2, db2] = [allocOnGpu([4 * d, a1]), allocOnGpu([a1]), allocOnGpu([a1, a2]), allocOnGpu([a2])];
         runRaw(REDUCE_W, [parts1, parts1t, parts2, dw1, db1, dw2, db2], uni0, workgroupGrid(Math.ceil(((4 * d + 1) * a1 + (a1 + 1) * a2) / WG)));
         const [dw3, db3] = [allocOnGpu([a2, 1]), allocOnGpu([1])];
@@ -630,11 +917,11 @@ export function webGpuDinBlock(x: DinBlockInputs): tf.Tensor2D {
           runRaw(VECTORS_GRAD, [off, pos, tmps[k], dhs[k], dout, dvec], [...uniOf(k), slotCount], workgroupGrid(Math.ceil((slotCount * d) / WG)));
         });
         tf.dispose([off, pos, ...[dscore, p3, parts1, parts1t, parts2, ...dhs, ...tmps].map(asTensor)]);
-        return [dvec, dt0, dt1, dw1, db1, dw2, db2, dw3, db3].map(asTensor);
+        return [dvec, dt0, dt1, dw1, db1, dw2, db2, dw3, db3, ...dalphas].map(asTensor);
       },
     };
   });
-  const out = op(x.vectors, ctx0.table, ctx1.table, x.w1, x.b1, x.w2, x.b2, x.w3, x.b3) as tf.Tensor2D;
+  const out = op(x.vectors, ctx0.table, ctx1.table, x.w1, x.b1, x.w2, x.b2, x.w3, x.b3, ...(dice ? dice.alpha : [])) as tf.Tensor2D;
   tf.dispose([slots, ctxIds]); // the tape holds its own references (save) while a gradient may follow
   return out;
 }
