@@ -13,7 +13,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { CtrModelBase, ITEM_SIDE_DEFAULTS, type ItemSideArgs, type ModelOptions, oneOf, resolveArgs, run } from './base';
-import { DIN_BLOCK_MAX_LEN, webGpuDinBlock } from '../engine/kernels/webgpu/dinBlock';
+import { fusedDinFeatures } from './din';
 import { CrossNet, CrossNetV2, DinAttention, type HiddenActivation, MlpBlock } from './layers';
 import type { ItemTable, ModelInputs } from './types';
 
@@ -98,24 +98,9 @@ export class DcnDin extends CtrModelBase<DcnDinArgs> {
     this.build();
   }
 
-  /**
-   * webgpu training step: item vectors → attention (ReLU or Dice) → x0 = [likes ‖ views ‖ t ‖ pooled] as one fused
-   * op (kernels/webgpu/dinBlock.ts), as Din's `fusedFeatures`; null where the block does not apply (the layers run).
-   * Every check comes before `fusedBlockWeights`, which draws the dropout seeds the layers would otherwise draw.
-   */
-  private fusedFeatures(inputs: ModelInputs): tf.Tensor2D | null {
-    const [b, len] = inputs.itemSeq.shape;
-    if (len > DIN_BLOCK_MAX_LEN || this.items.lookup !== 'unique') return null;
-    const fields = this.context.hostFields(inputs);
-    if (!fields || fields.length !== 2) return null;
-    const weights = this.attention.fusedBlockWeights(true);
-    if (!weights) return null;
-    const enc = this.items.encodeSlots(inputs.itemId, inputs.itemSeq)!; // non-null with the 'unique' lookup
-    return webGpuDinBlock({ ...weights, vectors: enc.vectors, slots: enc.slots, itemSeq: enc.itemSeq, context: [fields[0], fields[1]], batch: b, seqLen: len });
-  }
-
   protected forward(inputs: ModelInputs, training: boolean): tf.Tensor {
-    const fused = training && tf.getBackend() === 'webgpu' ? this.fusedFeatures(inputs) : null;
+    // webgpu training step: the fused DIN block, Dice attention included (din.ts `fusedDinFeatures`).
+    const fused = training && tf.getBackend() === 'webgpu' ? fusedDinFeatures(this.items, this.context, this.attention, inputs, true) : null;
     const x0 = fused ?? this.unfusedFeatures(inputs, training); // [b, 2·emb + 2·D]
     const out = tf.concat([run(this.cross, x0, training), run(this.dnn, x0, training)], -1); // [b, dim(x0) + last units]
     return run(this.fc, out, training); // [b, 1]

@@ -25,7 +25,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { CtrModelBase, ITEM_SIDE_DEFAULTS, type ItemSideArgs, type ModelOptions, oneOf, resolveArgs, run } from './base';
 import { DIN_BLOCK_MAX_LEN, webGpuDinBlock } from '../engine/kernels/webgpu/dinBlock';
-import { ModelConfigError } from './features';
+import { type ContextEncoder, type ItemEncoder, ModelConfigError } from './features';
 import { DinAttention, type HiddenActivation, MlpBlock, PretrainedProjection } from './layers';
 import type { ItemTable, ModelInputs } from './types';
 
@@ -131,24 +131,8 @@ export class Din extends CtrModelBase<DinArgs> {
     this.build();
   }
 
-  /**
-   * webgpu training step: item vectors → attention → [likes ‖ views ‖ t ‖ pooled] as one fused op
-   * (kernels/webgpu/dinBlock.ts), when the attention is the baseline's shape; null otherwise (the layers run).
-   * Every check comes before `fusedBlockWeights`, which draws the dropout seeds the layers would otherwise draw.
-   */
-  private fusedFeatures(inputs: ModelInputs): tf.Tensor2D | null {
-    const [b, len] = inputs.itemSeq.shape;
-    if (len > DIN_BLOCK_MAX_LEN || this.items.lookup !== 'unique') return null;
-    const fields = this.context.hostFields(inputs);
-    if (!fields || fields.length !== 2) return null;
-    const weights = this.attention.fusedBlockWeights();
-    if (!weights) return null;
-    const enc = this.items.encodeSlots(inputs.itemId, inputs.itemSeq)!; // non-null with the 'unique' lookup
-    return webGpuDinBlock({ ...weights, vectors: enc.vectors, slots: enc.slots, itemSeq: enc.itemSeq, context: [fields[0], fields[1]], batch: b, seqLen: len });
-  }
-
   protected forward(inputs: ModelInputs, training: boolean): tf.Tensor {
-    const fused = training && !this.match && tf.getBackend() === 'webgpu' ? this.fusedFeatures(inputs) : null;
+    const fused = training && !this.match && tf.getBackend() === 'webgpu' ? fusedDinFeatures(this.items, this.context, this.attention, inputs, false) : null;
     if (fused) return run(this.dnn, fused, training);
     const { target, history, mask } = this.items.encode(inputs.itemId, inputs.itemSeq); // [b, D], [b, L, D], [b, L]
     const pooled = run(this.attention, [target, history, mask], training); // [b, D]
@@ -162,6 +146,23 @@ export class Din extends CtrModelBase<DinArgs> {
     const features = tf.concat([this.context.flat(inputs), target, pooled, f], -1); // [b, 2·emb + 2·D + M]
     return tf.add(run(this.dnn, features, training), this.match.linear(f, training)); // [b, 1]
   }
+}
+
+/**
+ * webgpu training step of DIN and of the DCN-DIN hybrid: item vectors → target attention → [likes ‖ views ‖ t ‖
+ * pooled] as one fused op (kernels/webgpu/dinBlock.ts), when the attention is the block's shape (two ReLU layers, or
+ * Dice ones with `allowDice`); null otherwise (the layers run). Every check comes before `fusedBlockWeights`, which
+ * draws the dropout seeds the layers would otherwise draw, so a fallback cannot shift the op-seed stream.
+ */
+export function fusedDinFeatures(items: ItemEncoder, context: ContextEncoder, attention: DinAttention, inputs: ModelInputs, allowDice: boolean): tf.Tensor2D | null {
+  const [b, len] = inputs.itemSeq.shape;
+  if (len > DIN_BLOCK_MAX_LEN || items.lookup !== 'unique') return null;
+  const fields = context.hostFields(inputs);
+  if (!fields || fields.length !== 2) return null;
+  const weights = attention.fusedBlockWeights(allowDice);
+  if (!weights) return null;
+  const enc = items.encodeSlots(inputs.itemId, inputs.itemSeq)!; // non-null with the 'unique' lookup
+  return webGpuDinBlock({ ...weights, vectors: enc.vectors, slots: enc.slots, itemSeq: enc.itemSeq, context: [fields[0], fields[1]], batch: b, seqLen: len });
 }
 
 type AddLayer = <L extends tf.layers.Layer>(key: string, make: (name: string, seed: number) => L) => L;
