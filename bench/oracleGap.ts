@@ -434,6 +434,11 @@ function clusterCapNote(dataRoot: string, oracle: number): string[] {
   const vectors = new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4);
   const rows = vectors.length / cols;
   const recomputed = plantedAuc(dataRoot);
+  // With the true communities the function must be the oracle (ground_truth.json rounds it to 6 digits): otherwise
+  // the reimplementation is off and a cap computed with it would mean nothing.
+  if (Math.abs(recomputed - oracle) > 1e-5) {
+    throw new Error(`${dataRoot}: bench/lib/plantedCeiling.ts gives ${recomputed} with the true communities, not the oracle ${oracle}`);
+  }
   const capped = plantedAuc(dataRoot, { community: clustersOfTable(vectors, rows, cols, k) });
   const note = [
     `${dataRoot}: the planted click function with each item's community replaced by its fused-clusters k-means cluster (k = ${k}; true content latents and biases kept): valid AUC ${capped.toFixed(4)}, ` +

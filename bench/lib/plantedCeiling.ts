@@ -7,7 +7,7 @@
  *   score = βh · LME_τ over the valid history h of [wContent · cos(z_h, z_x) + wCommunity · (c_h = c_x)]
  *           + βp · popStd_x + bias_x                       (ground_truth.json's clickModel; the intercept drops out)
  * With the true communities this is the oracle itself: `plantedAuc(root)` reproduces ground_truth.json's valid
- * oracle AUC (checked by the caller).
+ * oracle AUC (bench/oracleGap.ts stops when it does not).
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
