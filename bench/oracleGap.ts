@@ -57,6 +57,7 @@ type TableName =
   | 'fused'
   | 'fused-clusters'
   | 'fused-clusters-diag'
+  | 'fused-cowatch-diag'
   | 'truth'
   | 'truth-match'
   | 'truth-diag'
@@ -90,6 +91,8 @@ const DIAG_MODEL: Partial<DinArgs> = { matchHeads: 4, pretrainedDim: 128, matchO
 const DIAG_TRAIN = { embeddingRegularizer: 1e-3 };
 const FUSED_CLUSTERS_DESCRIPTION =
   "`mmctr embed --fusion concat --w2v-window 20 --collaborative residual --clusters auto` (Word2Vec on one thread): fuse concat of concat-pca(text+image) and the least-squares residual of word2vec (window 20) on it, + a one-hot block of spherical k-means clusters of that residual (k by silhouette among 16, 24, 32, 48, 64; value √0.5), unit RMS";
+const FUSED_COWATCH_DESCRIPTION =
+  "`mmctr embed --fusion concat --w2v-window 20 --collaborative residual --clusters auto --cluster-method cowatch` (Word2Vec on one thread): the fused-clusters table with its cluster block from the co-watching communities (src/features/communities.ts: spectral clusters of the cross-topic co-occurrence of the user histories, same-topic pairs masked by spherical k-means topics of the content vectors, k by eigengap, label propagation)";
 const DIAG_DESCRIPTION = 'DIN with 4 diagonal match heads on the projected item_emb (matchForm diagonal, matchOn pretrained, pretrainedDim 128), embedding L2 1e-3';
 const TABLES: readonly TableDef[] = [
   {
@@ -105,6 +108,13 @@ const TABLES: readonly TableDef[] = [
     modelArgs: DIAG_MODEL,
     trainArgs: DIAG_TRAIN,
     description: `the fused-clusters table; ${DIAG_DESCRIPTION}`,
+  },
+  {
+    name: 'fused-cowatch-diag',
+    reference: false,
+    modelArgs: DIAG_MODEL,
+    trainArgs: DIAG_TRAIN,
+    description: `${FUSED_COWATCH_DESCRIPTION}; ${DIAG_DESCRIPTION}`,
   },
   { name: 'truth', reference: true, modelArgs: {}, description: TRUTH_DESCRIPTION },
   {
@@ -151,8 +161,13 @@ const FUSED_CLUSTERS_SPEC: Partial<EmbedSpec> = {
   word2vec: { threads: 1, window: 20 },
   fusion: { mode: 'concat', collaborative: 'residual', clusters: { k: 'auto', weight: Math.SQRT1_2 } },
 };
+/** The fused-cowatch table's spec: fused-clusters with the co-watching communities as its cluster block. */
+const FUSED_COWATCH_SPEC: Partial<EmbedSpec> = {
+  word2vec: { threads: 1, window: 20 },
+  fusion: { mode: 'concat', collaborative: 'residual', clusters: { k: 'auto', weight: Math.SQRT1_2, method: 'cowatch' } },
+};
 /** The computed tables and their specs (cached under runs/oracle-gap/<data>/<name>.{f32,json}). */
-const COMPUTED_SPECS = { fused: FUSED_SPEC, 'fused-clusters': FUSED_CLUSTERS_SPEC } as const satisfies Partial<Record<TableName, Partial<EmbedSpec>>>;
+const COMPUTED_SPECS = { fused: FUSED_SPEC, 'fused-clusters': FUSED_CLUSTERS_SPEC, 'fused-cowatch': FUSED_COWATCH_SPEC } as const satisfies Partial<Record<TableName | 'fused-cowatch', Partial<EmbedSpec>>>;
 type ComputedTable = keyof typeof COMPUTED_SPECS;
 
 const { values: args } = parseArgs({
@@ -275,7 +290,7 @@ async function fusedVectors(name: ComputedTable, rows: number, dim: number): Pro
 
 /** The k of the k-means cluster block named in a fused-clusters table's description (`… k-means k=32 …`); null if none. */
 function clusterKOf(description: string): number | null {
-  const k = Number(/k-means k=(\d+)/.exec(description)?.[1]);
+  const k = Number(/(?:k-means|communities) k=(\d+)/.exec(description)?.[1]);
   return Number.isInteger(k) ? k : null;
 }
 
@@ -296,8 +311,9 @@ async function itemTableFor(name: TableName, base: ItemTable): Promise<{ table: 
   switch (name) {
     case 'fused':
     case 'fused-clusters':
-    case 'fused-clusters-diag': {
-      const source = name === 'fused-clusters-diag' ? 'fused-clusters' : name; // the same table, another model
+    case 'fused-clusters-diag':
+    case 'fused-cowatch-diag': {
+      const source = name === 'fused-clusters-diag' ? 'fused-clusters' : name === 'fused-cowatch-diag' ? 'fused-cowatch' : name; // a table, another model
       const { vectors, note } = await fusedVectors(source, rows, cols);
       return { table: { ...base, emb: { data: vectors, rows, cols } }, note: `${name} table ${note}.` };
     }
@@ -420,11 +436,15 @@ function folderNotes(dataRoot: string, rows: readonly Row[]): string[] {
  * replaced by its k-means cluster (true content latents and biases kept), when that table is cached for the folder.
  */
 function clusterCapNote(dataRoot: string, oracle: number): string[] {
+  return (['fused-clusters', 'fused-cowatch'] as const).flatMap((table) => tableCapNote(dataRoot, oracle, table));
+}
+
+function tableCapNote(dataRoot: string, oracle: number, table: 'fused-clusters' | 'fused-cowatch'): string[] {
   const dir = cacheDirOf(dataRoot);
-  const [bin, described] = [path.join(dir, 'fused-clusters.f32'), path.join(dir, 'fused-clusters.txt')];
+  const [bin, described] = [path.join(dir, `${table}.f32`), path.join(dir, `${table}.txt`)];
   if (!existsSync(bin) || !existsSync(described)) return [];
   // The results are rewritten after every training: the two passes over the valid rows run once per cached table.
-  const key = `${dataRoot} ${statSync(bin).mtimeMs}`;
+  const key = `${dataRoot} ${table} ${statSync(bin).mtimeMs}`;
   const known = clusterCapNotes.get(key);
   if (known) return known;
   const k = clusterKOf(readFileSync(described, 'utf8'));
@@ -441,7 +461,7 @@ function clusterCapNote(dataRoot: string, oracle: number): string[] {
   }
   const capped = plantedAuc(dataRoot, { community: clustersOfTable(vectors, rows, cols, k) });
   const note = [
-    `${dataRoot}: the planted click function with each item's community replaced by its fused-clusters k-means cluster (k = ${k}; true content latents and biases kept): valid AUC ${capped.toFixed(4)}, ` +
+    `${dataRoot}: the planted click function with each item's community replaced by its ${table} ${table === 'fused-cowatch' ? 'co-watching community' : 'k-means cluster'} (k = ${k}; true content latents and biases kept): valid AUC ${capped.toFixed(4)}, ` +
       `${(oracle - capped).toFixed(4)} below the oracle (recomputed from the files: ${recomputed.toFixed(4)}). No model reading that table's community information can pass this without recovering the communities better from other columns (bench/lib/plantedCeiling.ts).`,
   ];
   clusterCapNotes.set(key, note);

@@ -10,7 +10,7 @@ import { selectBackend } from '../engine/backend';
 import { loadNative } from '../engine/native';
 import { MODALITY_NAMES, REDUCTIONS, WHITEN_MODES, type ModalityName, type Reduction, type WhitenMode } from '../features/content';
 import { EMBED_STRATEGIES, ITEM_INFO_PATH, OUTPUT_SCALES, embed, type EmbedReport, type EmbedSpec, type EmbedStrategy, type OutputScale } from '../features/embed';
-import { AUTO_CLUSTER_KS, COLLABORATIVE_SOURCES, DEFAULT_CLUSTER_WEIGHT, FUSION_MODES, type ClusterOptions, type CollaborativeSource, type FusionMode } from '../features/fuse';
+import { AUTO_CLUSTER_KS, AUTO_TOPIC_KS, CLUSTER_METHODS, COLLABORATIVE_SOURCES, DEFAULT_CLUSTER_WEIGHT, FUSION_MODES, type ClusterMethod, type ClusterOptions, type CollaborativeSource, type FusionMode } from '../features/fuse';
 import { PRODUCT_BACKENDS, formatExplainedVariance, type ProductBackendChoice } from '../features/pca';
 import { DEFAULT_WORD2VEC_OPTIONS, WORD2VEC_KERNELS, type Word2VecKernel } from '../features/word2vec';
 import { DATA_ROOT_HELP, parseDataRoot } from './validate';
@@ -33,6 +33,8 @@ export interface EmbedCommandOptions {
   collaborative?: string;
   /** fuse --fusion concat: k of the one-hot cluster block, or 'auto' (default none). */
   clusters?: string;
+  clusterMethod?: string;
+  topics?: string;
   /** Value of the cluster column (default √0.5). */
   clusterWeight?: string;
   w2vEpochs?: string;
@@ -101,10 +103,13 @@ export function parseEmbedOptions(raw: EmbedCommandOptions): EmbedCliOptions {
   let clusters: ClusterOptions | undefined;
   if (raw.clusters !== undefined) {
     const k = raw.clusters === 'auto' ? 'auto' : num('--clusters', raw.clusters, { integer: true, min: 2 })!;
-    clusters = { k, weight: num('--cluster-weight', raw.clusterWeight, { min: 0 }) ?? DEFAULT_CLUSTER_WEIGHT };
+    const method = oneOf<ClusterMethod>('--cluster-method', raw.clusterMethod, CLUSTER_METHODS);
+    const topics = raw.topics === undefined ? undefined : raw.topics === 'auto' ? 'auto' : num('--topics', raw.topics, { integer: true, min: 2 })!;
+    if (topics !== undefined && method !== 'cowatch') throw new MmctrError('--topics applies with --cluster-method cowatch');
+    clusters = { k, weight: num('--cluster-weight', raw.clusterWeight, { min: 0 }) ?? DEFAULT_CLUSTER_WEIGHT, method, topics };
     if (!(clusters.weight > 0)) throw new MmctrError(`--cluster-weight ${raw.clusterWeight}: expected a number > 0`);
-  } else if (raw.clusterWeight !== undefined) {
-    throw new MmctrError('--cluster-weight applies with --clusters <k|auto>');
+  } else if (raw.clusterWeight !== undefined || raw.clusterMethod !== undefined || raw.topics !== undefined) {
+    throw new MmctrError('--cluster-weight, --cluster-method and --topics apply with --clusters <k|auto>');
   }
   if ((collaborative !== undefined || clusters) && strategy !== 'fuse') {
     throw new MmctrError(`--collaborative and --clusters apply to --strategy fuse, not ${strategy}`);
@@ -168,7 +173,14 @@ export function formatEmbedReport(r: EmbedReport): string {
   }
   if (r.clusters) {
     const c = r.clusters;
-    lines.push(`  clusters: k ${c.k} in columns ${c.col0}..${c.col0 + c.k - 1} (value ${c.weight.toFixed(4)} before scaling), silhouette ${c.silhouette.toFixed(3)}, sizes ${Math.min(...c.sizes)}..${Math.max(...c.sizes)}`);
+    lines.push(`  clusters: k ${c.k} in columns ${c.col0}..${c.col0 + c.k - 1} (value ${c.weight.toFixed(4)} before scaling), ${c.silhouette !== null ? `silhouette ${c.silhouette.toFixed(3)}` : c.method}, sizes ${Math.min(...c.sizes)}..${Math.max(...c.sizes)}`);
+  }
+  if (r.communities) {
+    const m = r.communities;
+    lines.push(
+      `  communities: k ${m.k}${m.gap ? ` by eigengap (ratio ${m.gap.ratio.toFixed(3)}; runner-up k ${m.gap.runnerUpK}, ${m.gap.runnerUpRatio?.toFixed(3)})` : ''}; ${m.linkedItems} items linked in ${m.histories} histories; ` +
+        `${m.topics}; eigen-solver ${m.solver.iterations} steps, residual ${m.solver.residual.toExponential(1)}${m.solver.converged ? '' : ' (NOT converged)'}; propagation moved ${m.propagation.moved} items`,
+    );
   }
   if (r.titleEncoder) lines.push(`  title encoder: hashed TF-IDF, ${r.titleEncoder.features} features → ${r.titleEncoder.dim} dims`);
   const steps = Object.entries(r.seconds).map(([k, v]) => `${k} ${v.toFixed(1)} s`).join(', ');
@@ -204,6 +216,8 @@ export function register(program: Command): void {
     .option('--fusion-content-dim <n>', 'fuse --fusion concat: coordinates of the content part; word2vec gets the rest of 128 (default 64)')
     .option('--collaborative <source>', `fuse: ${COLLABORATIVE_SOURCES.join(' | ')}: the word2vec vectors, or their least-squares residual on the content vectors (default raw)`)
     .option('--clusters <k|auto>', `fuse --fusion concat: append a one-hot block of k spherical k-means clusters of the collaborative vectors; auto = best silhouette among ${AUTO_CLUSTER_KS.join(', ')} (default none)`)
+    .option('--cluster-method <m>', `with --clusters: kmeans (spherical k-means of the collaborative vectors) or cowatch (spectral communities of the histories' cross-topic co-occurrence, k = auto by eigengap); default kmeans`)
+    .option('--topics <k|auto>', `with --cluster-method cowatch: content topics whose same-topic pairs are masked; auto = best silhouette among ${AUTO_TOPIC_KS.join(', ')} (default auto)`)
     .option('--cluster-weight <w>', `value of the item's cluster column, before the output scaling (default √0.5 = ${DEFAULT_CLUSTER_WEIGHT.toFixed(4)})`)
     .option('--w2v-epochs <n>', `word2vec epochs (default ${w2v.epochs})`)
     .option('--w2v-window <n>', `word2vec window (default ${w2v.window})`)

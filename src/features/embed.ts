@@ -27,7 +27,9 @@ import {
   type ModalityBlock,
   type ModalityName,
 } from './content';
-import { COLLABORATIVE_SOURCES, DEFAULT_FUSE_OPTIONS, fuseVectors, validateClusterOptions, type FuseOptions, type FusedClusters } from './fuse';
+import { coWatchCommunities, DEFAULT_COMMUNITY_OPTIONS, userHistories, type Communities } from './communities';
+import { AUTO_TOPIC_KS, CLUSTER_SEED, COLLABORATIVE_SOURCES, DEFAULT_FUSE_OPTIONS, fuseVectors, validateClusterOptions, type FuseOptions, type FusedClusters } from './fuse';
+import { chooseK, sphericalKMeans } from './kmeans';
 import {
   FeatureError,
   covariance,
@@ -296,6 +298,8 @@ export interface EmbedResult {
   explained: ExplainedVariance[];
   whitenings: ContentModel['whitenings'];
   word2vec: Omit<Word2VecResult, 'vectors' | 'counts' | 'options'> | null;
+  /** The co-watching communities behind the cluster block (method 'cowatch'), else null. */
+  communities: (Omit<Communities, 'labels' | 'sizes' | 'chosenBy'> & { topics: string }) | null;
   /** The one-hot cluster block of fusion.clusters (chosen k, silhouettes, sizes), else null. */
   clusters: Omit<FusedClusters, 'labels'> | null;
   titleEncoder: { features: number; dim: number } | null;
@@ -326,6 +330,26 @@ export interface EmbedCache {
 
 export function createEmbedCache(): EmbedCache {
   return { content: new Map(), word2vec: new Map() };
+}
+
+/**
+ * Content topics for the co-watching communities (communities.ts): spherical k-means of the content vectors, k
+ * given or the best silhouette among AUTO_TOPIC_KS (those below the number of items).
+ */
+export function contentTopics(vectors: Float32Array, dim: number, k: number | 'auto'): { labels: Int32Array; k: number; note: string } {
+  const rows = vectors.length / dim;
+  if (k !== 'auto') {
+    const km = sphericalKMeans(vectors, dim, k, { seed: CLUSTER_SEED });
+    return { labels: km.labels, k, note: `same-topic pairs masked, ${k} content topics (spherical k-means)` };
+  }
+  const candidates = AUTO_TOPIC_KS.filter((c) => c < rows - 1);
+  if (candidates.length === 0) throw new FeatureError(`communities: ${rows - 1} items are too few for content topics (${AUTO_TOPIC_KS.join(', ')})`);
+  const chosen = chooseK(vectors, dim, candidates, { kmeans: { seed: CLUSTER_SEED }, silhouette: { seed: CLUSTER_SEED } });
+  return {
+    labels: chosen.best.labels,
+    k: chosen.best.k,
+    note: `same-topic pairs masked, ${chosen.best.k} content topics (spherical k-means, silhouette among ${chosen.scores.map((x) => `${x.k}: ${x.silhouette.toFixed(3)}`).join(', ')})`,
+  };
 }
 
 /** The item vectors of one spec (no files written). */
@@ -376,6 +400,7 @@ export async function computeEmbedding(inputs: EmbedInputs, spec: Partial<EmbedS
   let vectors: Float32Array;
   let description: string;
   let clusters: EmbedResult['clusters'] = null;
+  let communities: EmbedResult['communities'] = null;
   switch (s.strategy) {
     case 'concat-pca':
     case 'per-modality-pca':
@@ -387,7 +412,27 @@ export async function computeEmbedding(inputs: EmbedInputs, spec: Partial<EmbedS
       description = describeWord2Vec(w2v!);
       break;
     case 'fuse': {
-      const fused = fuseVectors(content!.vectors, MICROLENS_DIMS.itemEmbDim, w2v!.vectors, w2v!.dim, { ...s.fusion, backend: opts.backend ?? s.fusion.backend });
+      let cowatch: Communities | null = null;
+      let topicNote = '';
+      if (s.fusion.clusters?.method === 'cowatch') {
+        const c = s.fusion.clusters;
+        const topics = contentTopics(content!.vectors, MICROLENS_DIMS.itemEmbDim, c.topics ?? 'auto');
+        topicNote = topics.note;
+        const say = showProgress ? (line: string) => process.stderr.write(`${line}\n`) : null;
+        const live = content!.vectors.length / MICROLENS_DIMS.itemEmbDim - 1;
+        // The block takes k columns of dim: keep at least 16 for the fused content and collaborative parts.
+        const kMax = Math.min(DEFAULT_COMMUNITY_OPTIONS.kMax, s.fusion.dim - 16, live - 2);
+        cowatch = coWatchCommunities(userHistories(inputs.sequences!), inputs.numItems, topics.labels, { k: c.k, kMax, seed: CLUSTER_SEED, onProgress: say });
+        lap('communities');
+      }
+      const fused = fuseVectors(
+        content!.vectors,
+        MICROLENS_DIMS.itemEmbDim,
+        w2v!.vectors,
+        w2v!.dim,
+        { ...s.fusion, backend: opts.backend ?? s.fusion.backend },
+        cowatch && { labels: cowatch.labels, k: cowatch.k },
+      );
       if (fused.explained) explained.push(fused.explained);
       vectors = fused.vectors;
       const fc = fused.clusters;
@@ -399,11 +444,19 @@ export async function computeEmbedding(inputs: EmbedInputs, spec: Partial<EmbedS
         const { labels: _labels, ...rest } = fc;
         void _labels;
         clusters = rest;
-        const how =
-          s.fusion.clusters?.k === 'auto'
-            ? `chosen by silhouette among ${fc.scores.map((x) => `${x.k}: ${x.silhouette.toFixed(3)}`).join(', ')}`
-            : `silhouette ${fc.silhouette.toFixed(3)}`;
-        description += ` ‖ ${fc.weight.toFixed(3)}·one-hot(spherical k-means k=${fc.k} of the collaborative source, ${how})`;
+        if (cowatch) {
+          const how = cowatch.gap
+            ? `k by eigengap (λ ratio ${cowatch.gap.ratio.toFixed(3)}, runner-up k=${cowatch.gap.runnerUpK} ${cowatch.gap.runnerUpRatio?.toFixed(3)})`
+            : 'k given';
+          description += ` ‖ ${fc.weight.toFixed(3)}·one-hot(co-watching communities k=${fc.k}: spectral clusters of the cross-topic co-occurrence of ${cowatch.histories} user histories, ${topicNote}; ${how}; ${cowatch.linkedItems} items linked)`;
+          communities = { k: cowatch.k, gap: cowatch.gap, eigenvalues: cowatch.eigenvalues, linkedItems: cowatch.linkedItems, histories: cowatch.histories, propagation: cowatch.propagation, solver: cowatch.solver, topics: topicNote };
+        } else {
+          const how =
+            s.fusion.clusters?.k === 'auto'
+              ? `chosen by silhouette among ${fc.scores.map((x) => `${x.k}: ${x.silhouette.toFixed(3)}`).join(', ')}`
+              : `silhouette ${fc.silhouette!.toFixed(3)}`;
+          description += ` ‖ ${fc.weight.toFixed(3)}·one-hot(spherical k-means k=${fc.k} of the collaborative source, ${how})`;
+        }
       }
       lap('fuse');
       break;
@@ -434,6 +487,7 @@ export async function computeEmbedding(inputs: EmbedInputs, spec: Partial<EmbedS
     whitenings: content?.model.whitenings ?? [],
     word2vec: w2vSummary,
     clusters,
+    communities,
     titleEncoder: titleInfo,
     backend,
     seconds,

@@ -40,6 +40,19 @@ export const COLLABORATIVE_SOURCES: readonly CollaborativeSource[] = ['raw', 're
 /** k candidates of `clusters.k = 'auto'` (capped by the number of items with a collaborative vector). */
 export const AUTO_CLUSTER_KS: readonly number[] = [16, 24, 32, 48, 64];
 
+export type ClusterMethod = 'kmeans' | 'cowatch';
+
+/** Candidates of `clusters.topics = 'auto'` (method 'cowatch'). */
+export const AUTO_TOPIC_KS: readonly number[] = [16, 24, 32, 48];
+
+export const CLUSTER_METHODS: readonly ClusterMethod[] = ['kmeans', 'cowatch'];
+
+/** Clusters found outside fuse.ts (method 'cowatch'): a label per row (−1: none) in 0..k−1. */
+export interface PrecomputedClusters {
+  labels: Int32Array;
+  k: number;
+}
+
 /** Value of the one-hot cluster column by default: √0.5, a squared norm half the fused part's (1). */
 export const DEFAULT_CLUSTER_WEIGHT = Math.SQRT1_2;
 
@@ -51,8 +64,22 @@ export const CLUSTER_SEED = 1;
  * fusion: the last k columns, the item's cluster column = `weight`, the others 0.
  */
 export interface ClusterOptions {
-  /** Number of clusters, an integer ≥ 2, or 'auto': the best silhouette among AUTO_CLUSTER_KS. No default. */
+  /**
+   * Number of clusters, an integer ≥ 2, or 'auto': for 'kmeans' the best silhouette among AUTO_CLUSTER_KS, for
+   * 'cowatch' the eigengap (communities.ts). No default.
+   */
   k: number | 'auto';
+  /**
+   * 'kmeans' (default): spherical k-means of the collaborative vectors. 'cowatch': spectral communities of the
+   * cross-topic co-occurrence graph of the histories (communities.ts), computed by the caller (embed.ts) and passed
+   * to fuseVectors as `precomputed`.
+   */
+  method?: ClusterMethod;
+  /**
+   * 'cowatch' only: content topics whose same-topic pairs are masked, an integer ≥ 2 or 'auto' (the best
+   * silhouette of spherical k-means of the content vectors among AUTO_TOPIC_KS). Default 'auto'.
+   */
+  topics?: number | 'auto';
   /** Value of the item's cluster column (before the table's global rescaling). Default √0.5 (DEFAULT_CLUSTER_WEIGHT). */
   weight: number;
 }
@@ -102,6 +129,13 @@ export function clusterSplit(o: Pick<FuseOptions, 'dim' | 'contentDim'>, k: numb
 
 /** Checks a cluster option's own values (not yet against the data); throws FeatureError. */
 export function validateClusterOptions(c: ClusterOptions, dim: number, contentDim: number): void {
+  if (c.method !== undefined && !CLUSTER_METHODS.includes(c.method)) {
+    throw new FeatureError(`fuse clusters: unknown method '${String(c.method)}' (expected ${CLUSTER_METHODS.join(', ')})`);
+  }
+  if (c.topics !== undefined) {
+    if (c.method !== 'cowatch') throw new FeatureError(`fuse clusters: topics apply to the method 'cowatch' only`);
+    if (c.topics !== 'auto' && (!Number.isInteger(c.topics) || c.topics < 2)) throw new FeatureError(`fuse clusters: topics = ${c.topics} must be an integer ≥ 2 or 'auto'`);
+  }
   if (c.k !== 'auto') {
     if (!Number.isInteger(c.k) || c.k < 2) throw new FeatureError(`fuse clusters: k = ${c.k} must be an integer ≥ 2 or 'auto'`);
     const s = clusterSplit({ dim, contentDim }, c.k);
@@ -123,8 +157,10 @@ export interface FusedClusters {
   /** Widths of the fused content and collaborative parts before the block. */
   contentDim: number;
   collaborativeDim: number;
-  /** Silhouette of the chosen k, and of every candidate tried ('auto': several). */
-  silhouette: number;
+  /** How the clusters were found. */
+  method: ClusterMethod;
+  /** Silhouette of the chosen k, and of every candidate tried ('auto': several); null and [] for 'cowatch'. */
+  silhouette: number | null;
   scores: ChooseKResult['scores'];
   /** Members per cluster. */
   sizes: number[];
@@ -152,6 +188,7 @@ export function fuseVectors(
   collaborative: Float32Array,
   collaborativeDim: number,
   options: Partial<FuseOptions> = {},
+  precomputed: PrecomputedClusters | null = null,
 ): FusedVectors {
   const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as Partial<FuseOptions>;
   const o: FuseOptions = { ...DEFAULT_FUSE_OPTIONS, ...defined };
@@ -168,9 +205,10 @@ export function fuseVectors(
   }
   if (o.collaborative === 'residual') {
     const resid = residualOn(collaborative, collaborativeDim, content, contentDim);
-    return fuseVectors(content, contentDim, resid, collaborativeDim, { ...o, collaborative: 'raw' });
+    return fuseVectors(content, contentDim, resid, collaborativeDim, { ...o, collaborative: 'raw' }, precomputed);
   }
-  if (o.clusters) return fuseWithClusters(content, contentDim, collaborative, collaborativeDim, o, o.clusters);
+  if (o.clusters) return fuseWithClusters(content, contentDim, collaborative, collaborativeDim, o, o.clusters, precomputed);
+  if (precomputed) throw new FeatureError('fuse: precomputed clusters given without the clusters option');
   const c = l2NormalizeRows(content, contentDim);
   const k = l2NormalizeRows(collaborative, collaborativeDim);
   switch (o.mode) {
@@ -239,10 +277,16 @@ function fuseWithClusters(
   collaborativeDim: number,
   o: FuseOptions,
   c: ClusterOptions,
+  precomputed: PrecomputedClusters | null,
 ): FusedVectors {
   if (o.mode !== 'concat') throw new FeatureError(`fuse clusters: need mode 'concat', got '${o.mode}'`);
   validateClusterOptions(c, o.dim, o.contentDim);
+  const method = c.method ?? 'kmeans';
   const rows = content.length / contentDim;
+  if ((method === 'cowatch') !== (precomputed !== null)) {
+    throw new FeatureError(`fuse clusters: method '${method}' ${precomputed ? 'takes no' : 'needs'} precomputed clusters (embed.ts computes the co-watching communities)`);
+  }
+  if (precomputed) return placeClusters(content, contentDim, collaborative, collaborativeDim, o, c, precomputed, null);
   let live = 0;
   for (let r = 1; r < rows; r++) {
     let s = 0;
@@ -262,8 +306,27 @@ function fuseWithClusters(
     );
   }
   const chosen = chooseK(collaborative, collaborativeDim, candidates, { kmeans: { seed: CLUSTER_SEED }, silhouette: { seed: CLUSTER_SEED } });
-  const k = chosen.best.k;
+  return placeClusters(content, contentDim, collaborative, collaborativeDim, o, c, { labels: chosen.best.labels, k: chosen.best.k }, chosen);
+}
+
+/** The concat fusion at dim − k columns, then the one-hot block of the given clusters. */
+function placeClusters(
+  content: Float32Array,
+  contentDim: number,
+  collaborative: Float32Array,
+  collaborativeDim: number,
+  o: FuseOptions,
+  c: ClusterOptions,
+  found: PrecomputedClusters,
+  chosen: ChooseKResult | null,
+): FusedVectors {
+  const rows = content.length / contentDim;
+  const k = found.k;
+  if (found.labels.length !== rows) throw new FeatureError(`fuse clusters: ${found.labels.length} cluster labels for ${rows} rows`);
   const split = clusterSplit(o, k);
+  if (split.contentDim < 1 || split.collaborativeDim < 1) {
+    throw new FeatureError(`fuse clusters: k = ${k} leaves ${o.dim - k} of ${o.dim} columns, split ${split.contentDim} + ${split.collaborativeDim}; each part needs ≥ 1`);
+  }
   const inner = fuseVectors(content, contentDim, collaborative, collaborativeDim, {
     ...o,
     clusters: undefined,
@@ -272,7 +335,12 @@ function fuseWithClusters(
   });
   const d = inner.dim;
   const out = new Float32Array(rows * o.dim);
-  const labels = chosen.best.labels;
+  const labels = found.labels;
+  const sizes = new Array<number>(k).fill(0);
+  for (let r = 1; r < rows; r++) {
+    if (labels[r] >= k || labels[r] < -1 || !Number.isInteger(labels[r])) throw new FeatureError(`fuse clusters: row ${r} has cluster ${labels[r]}, outside −1..${k - 1}`);
+    if (labels[r] >= 0) sizes[labels[r]]++;
+  }
   for (let r = 1; r < rows; r++) {
     out.set(inner.vectors.subarray(r * d, (r + 1) * d), r * o.dim);
     if (labels[r] >= 0) out[r * o.dim + d + labels[r]] = c.weight;
@@ -287,9 +355,10 @@ function fuseWithClusters(
       col0: d,
       contentDim: split.contentDim,
       collaborativeDim: split.collaborativeDim,
-      silhouette: chosen.silhouette,
-      scores: chosen.scores,
-      sizes: Array.from(chosen.best.sizes),
+      method: c.method ?? 'kmeans',
+      silhouette: chosen ? chosen.silhouette : null,
+      scores: chosen ? chosen.scores : [],
+      sizes,
       labels,
     },
   };

@@ -3,3 +3,4 @@ export * from './matrix';
 export * from './matmul';
 export * from './eigen';
 export * from './pca';
+export * from './subspace';

@@ -61,7 +61,11 @@ describe('mmctr embed', () => {
     expect(() => parseEmbedOptions({ data: ROOT, fusion: 'concat', clusters: 'many' })).toThrow(/--clusters many/);
     expect(() => parseEmbedOptions({ data: ROOT, clusters: '32' })).toThrow(/--clusters needs --fusion concat/);
     expect(() => parseEmbedOptions({ data: ROOT, fusion: 'concat', clusters: '32', clusterWeight: '0' })).toThrow(/--cluster-weight 0: expected a number > 0/);
-    expect(() => parseEmbedOptions({ data: ROOT, clusterWeight: '0.5' })).toThrow(/--cluster-weight applies with --clusters/);
+    expect(() => parseEmbedOptions({ data: ROOT, clusterWeight: '0.5' })).toThrow(/--cluster-weight, --cluster-method and --topics apply with --clusters/);
+    const cw = parseEmbedOptions({ data: ROOT, fusion: 'concat', clusters: 'auto', clusterMethod: 'cowatch', topics: '24' });
+    expect(cw.spec.fusion?.clusters).toMatchObject({ k: 'auto', method: 'cowatch', topics: 24 });
+    expect(() => parseEmbedOptions({ data: ROOT, fusion: 'concat', clusters: 'auto', clusterMethod: 'louvain' })).toThrow(/--cluster-method louvain: expected one of kmeans, cowatch/);
+    expect(() => parseEmbedOptions({ data: ROOT, fusion: 'concat', clusters: 'auto', topics: '24' })).toThrow(/--topics applies with --cluster-method cowatch/);
     expect(() => parseEmbedOptions({ data: ROOT, strategy: 'word2vec', collaborative: 'residual' })).toThrow(/apply to --strategy fuse/);
   });
 

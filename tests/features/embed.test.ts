@@ -137,6 +137,25 @@ describe('embed on data/tiny', () => {
     expect(() => resolveEmbedSpec({ strategy: 'concat-pca', fusion: { mode: 'concat', clusters: { k: 8, weight: 1 } } })).toThrow(/strategy fuse only/);
   });
 
+  it('fuse clusters with method cowatch: the block holds the co-watching communities, described with their eigengap', async () => {
+    const r = await computeEmbedding(
+      inputs,
+      { fusion: { mode: 'concat', collaborative: 'residual', clusters: { k: 6, weight: Math.SQRT1_2, method: 'cowatch', topics: 8 } }, word2vec: { threads: 1, epochs: 1 } },
+      { progress: false },
+    );
+    const c = r.clusters!;
+    expect(c).toMatchObject({ method: 'cowatch', k: 6, col0: 122, silhouette: null, scores: [] });
+    expect(r.communities).toMatchObject({ k: 6, gap: null, topics: 'same-topic pairs masked, 8 content topics (spherical k-means)' });
+    expect(r.description).toMatch(/‖ 0\.707·one-hot\(co-watching communities k=6: spectral clusters of the cross-topic co-occurrence of \d+ user histories, same-topic pairs masked, 8 content topics .*; k given; \d+ items linked\)/);
+    for (let i = 1; i <= inputs.numItems; i++) {
+      const block = Array.from(r.vectors.subarray(i * 128 + c.col0, (i + 1) * 128)).filter((v) => v !== 0);
+      expect(block.length).toBeLessThanOrEqual(1);
+    }
+    expect(c.sizes.reduce((a, b) => a + b, 0)).toBe(r.communities!.linkedItems);
+    expect(() => resolveEmbedSpec({ fusion: { mode: 'concat', clusters: { k: 8, weight: 1, topics: 8 } } })).toThrow(/topics apply to the method 'cowatch' only/);
+    expect(() => resolveEmbedSpec({ fusion: { mode: 'concat', clusters: { k: 8, weight: 1, method: 'louvain' as never } } })).toThrow(/unknown method 'louvain'/);
+  });
+
   it('fuse concat + residual + clusters: one-hot block at the last k columns, unit RMS, k in the description', async () => {
     const r = await computeEmbedding(
       inputs,
