@@ -58,6 +58,7 @@ type TableName =
   | 'fused-clusters'
   | 'fused-clusters-diag'
   | 'fused-cowatch-diag'
+  | 'fused-cowatch-signal-diag'
   | 'truth'
   | 'truth-match'
   | 'truth-diag'
@@ -93,6 +94,8 @@ const FUSED_CLUSTERS_DESCRIPTION =
   "`mmctr embed --fusion concat --w2v-window 20 --collaborative residual --clusters auto` (Word2Vec on one thread): fuse concat of concat-pca(text+image) and the least-squares residual of word2vec (window 20) on it, + a one-hot block of spherical k-means clusters of that residual (k by silhouette among 16, 24, 32, 48, 64; value √0.5), unit RMS";
 const FUSED_COWATCH_DESCRIPTION =
   "`mmctr embed --fusion concat --w2v-window 20 --collaborative residual --clusters auto --cluster-method cowatch` (Word2Vec on one thread): the fused-clusters table with its cluster block from the co-watching communities (src/features/communities.ts: spectral clusters of the cross-topic co-occurrence of the user histories, same-topic pairs masked by spherical k-means topics of the content vectors, k by eigengap, label propagation)";
+const FUSED_COWATCH_SIGNAL_DESCRIPTION =
+  '`mmctr embed --fusion concat --w2v-window 20 --collaborative residual --clusters auto --cluster-method cowatch --balance --whiten signal`: the fused-cowatch table with its content from the PCA of the modality-balanced concatenation (each modality ÷ the root of its mean per-coordinate variance), the leading directions up to the largest eigengap whitened and the rest zeroed (src/features/content.ts)';
 const DIAG_DESCRIPTION = 'DIN with 4 diagonal match heads on the projected item_emb (matchForm diagonal, matchOn pretrained, pretrainedDim 128), embedding L2 1e-3';
 const TABLES: readonly TableDef[] = [
   {
@@ -115,6 +118,13 @@ const TABLES: readonly TableDef[] = [
     modelArgs: DIAG_MODEL,
     trainArgs: DIAG_TRAIN,
     description: `${FUSED_COWATCH_DESCRIPTION}; ${DIAG_DESCRIPTION}`,
+  },
+  {
+    name: 'fused-cowatch-signal-diag',
+    reference: false,
+    modelArgs: DIAG_MODEL,
+    trainArgs: DIAG_TRAIN,
+    description: `${FUSED_COWATCH_SIGNAL_DESCRIPTION}; ${DIAG_DESCRIPTION}`,
   },
   { name: 'truth', reference: true, modelArgs: {}, description: TRUTH_DESCRIPTION },
   {
@@ -166,8 +176,12 @@ const FUSED_COWATCH_SPEC: Partial<EmbedSpec> = {
   word2vec: { threads: 1, window: 20 },
   fusion: { mode: 'concat', collaborative: 'residual', clusters: { k: 'auto', weight: Math.SQRT1_2, method: 'cowatch' } },
 };
+/** fused-cowatch with balanced, signal-whitened content. */
+const FUSED_COWATCH_SIGNAL_SPEC: Partial<EmbedSpec> = { ...FUSED_COWATCH_SPEC, content: { balance: true, whiten: 'signal' } };
 /** The computed tables and their specs (cached under runs/oracle-gap/<data>/<name>.{f32,json}). */
-const COMPUTED_SPECS = { fused: FUSED_SPEC, 'fused-clusters': FUSED_CLUSTERS_SPEC, 'fused-cowatch': FUSED_COWATCH_SPEC } as const satisfies Partial<Record<TableName | 'fused-cowatch', Partial<EmbedSpec>>>;
+const COMPUTED_SPECS = { fused: FUSED_SPEC, 'fused-clusters': FUSED_CLUSTERS_SPEC, 'fused-cowatch': FUSED_COWATCH_SPEC, 'fused-cowatch-signal': FUSED_COWATCH_SIGNAL_SPEC } as const satisfies Partial<
+  Record<TableName | 'fused-cowatch' | 'fused-cowatch-signal', Partial<EmbedSpec>>
+>;
 type ComputedTable = keyof typeof COMPUTED_SPECS;
 
 const { values: args } = parseArgs({
@@ -312,8 +326,9 @@ async function itemTableFor(name: TableName, base: ItemTable): Promise<{ table: 
     case 'fused':
     case 'fused-clusters':
     case 'fused-clusters-diag':
-    case 'fused-cowatch-diag': {
-      const source = name === 'fused-clusters-diag' ? 'fused-clusters' : name === 'fused-cowatch-diag' ? 'fused-cowatch' : name; // a table, another model
+    case 'fused-cowatch-diag':
+    case 'fused-cowatch-signal-diag': {
+      const source = (name.endsWith('-diag') ? name.slice(0, -'-diag'.length) : name) as ComputedTable; // a table, another model
       const { vectors, note } = await fusedVectors(source, rows, cols);
       return { table: { ...base, emb: { data: vectors, rows, cols } }, note: `${name} table ${note}.` };
     }

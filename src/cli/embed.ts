@@ -24,6 +24,8 @@ export interface EmbedCommandOptions {
   content?: string;
   perModalityDims?: string;
   whiten?: string;
+  balance?: boolean;
+  signalDim?: string;
   whitenDim?: string;
   fusion?: string;
   contentWeight?: string;
@@ -115,6 +117,7 @@ export function parseEmbedOptions(raw: EmbedCommandOptions): EmbedCliOptions {
     throw new MmctrError(`--collaborative and --clusters apply to --strategy fuse, not ${strategy}`);
   }
   if (clusters && raw.fusion !== 'concat') throw new MmctrError(`--clusters needs --fusion concat (the block is appended after the concatenation)`);
+  if (raw.signalDim !== undefined && raw.whiten !== 'signal') throw new MmctrError('--signal-dim applies with --whiten signal');
   const spec: Partial<EmbedSpec> = {
     strategy,
     outputScale: oneOf<OutputScale>('--output-scale', raw.outputScale, OUTPUT_SCALES),
@@ -124,6 +127,8 @@ export function parseEmbedOptions(raw: EmbedCommandOptions): EmbedCliOptions {
       perModalityDims,
       whiten: oneOf<WhitenMode>('--whiten', raw.whiten, WHITEN_MODES),
       whitenDim: num('--whiten-dim', raw.whitenDim, { integer: true, min: 1 }),
+      balance: raw.balance,
+      signalDim: raw.signalDim === undefined || raw.signalDim === 'auto' ? undefined : num('--signal-dim', raw.signalDim, { integer: true, min: 1 }),
     },
     fusion: {
       mode: oneOf<FusionMode>('--fusion', raw.fusion, FUSION_MODES),
@@ -210,6 +215,8 @@ export function register(program: Command): void {
     .option('--content <reduction>', `content reduction for --strategy fuse: ${REDUCTIONS.join(' | ')} (default concat-pca)`)
     .option('--per-modality-dims <list>', 'per-modality-pca: dims per modality, comma-separated, summing to 128 (default an equal split)')
     .option('--whiten <mode>', `whitening: ${WHITEN_MODES.join(' | ')} (default none)`)
+    .option('--balance', 'concat-pca: divide each modality by the root of its mean per-coordinate variance first, so modalities weigh the same (default off)')
+    .option('--signal-dim <n|auto>', "--whiten signal: leading directions kept and whitened (auto = the largest eigengap among 4..96; default auto)")
     .option('--whiten-dim <n>', 'whiten before: directions kept per modality (default 256)')
     .option('--fusion <mode>', `fuse: ${FUSION_MODES.join(' | ')} (default concat-pca)`)
     .option('--content-weight <x>', 'fuse: weight of the content vector; the collaborative one gets 1 − x (default 0.5)')

@@ -41,9 +41,12 @@ export type Reduction = 'concat-pca' | 'per-modality-pca';
 
 export const REDUCTIONS: readonly Reduction[] = ['concat-pca', 'per-modality-pca'];
 
-export type WhitenMode = 'none' | 'before' | 'after';
+export type WhitenMode = 'none' | 'before' | 'after' | 'signal';
 
-export const WHITEN_MODES: readonly WhitenMode[] = ['none', 'before', 'after'];
+export const WHITEN_MODES: readonly WhitenMode[] = ['none', 'before', 'after', 'signal'];
+
+/** Range of the signal dimension 'auto' looks for an eigengap in (concat-pca with whiten 'signal'). */
+export const SIGNAL_DIM_RANGE: readonly [number, number] = [4, 96];
 
 export interface ContentOptions {
   /** How the modalities are reduced. Default 'concat-pca'. */
@@ -61,6 +64,17 @@ export interface ContentOptions {
   whitenDim: number;
   /** Eigenvalue floor of the whitening, relative to the largest. Default 1e-6. */
   whitenEpsilon: number;
+  /**
+   * concat-pca: divide each modality by the root of its mean per-coordinate variance before the PCA, so that every
+   * modality weighs the same whatever its scale (the challenge's item_emb_d128_e4 recipe). Default false.
+   */
+  balance: boolean;
+  /**
+   * whiten 'signal' (concat-pca): the leading principal directions kept and whitened, the others zeroed; 'auto' =
+   * where the ratio of consecutive eigenvalues is largest among SIGNAL_DIM_RANGE (the edge of the noise floor).
+   * Default 'auto'.
+   */
+  signalDim: number | 'auto';
 }
 
 export const DEFAULT_CONTENT_OPTIONS: Readonly<ContentOptions> = Object.freeze({
@@ -69,6 +83,8 @@ export const DEFAULT_CONTENT_OPTIONS: Readonly<ContentOptions> = Object.freeze({
   whiten: 'none',
   whitenDim: 256,
   whitenEpsilon: 1e-6,
+  balance: false,
+  signalDim: 'auto' as const,
 });
 
 /** A content strategy fitted on a table's statistics. */
@@ -124,6 +140,10 @@ export function fitContentModel(st: CovarianceStats, blocks: readonly ModalityBl
   if (blocks.length === 0) throw new FeatureError('content: no modality selected');
   if (!REDUCTIONS.includes(o.reduction)) throw new FeatureError(`content: reduction '${o.reduction}' (expected ${REDUCTIONS.join(', ')})`);
   if (!WHITEN_MODES.includes(o.whiten)) throw new FeatureError(`content: whiten '${o.whiten}' (expected ${WHITEN_MODES.join(', ')})`);
+  if (o.whiten === 'signal' && o.reduction !== 'concat-pca') throw new FeatureError(`content: whiten 'signal' applies to the reduction concat-pca, not ${o.reduction}`);
+  if (o.balance && (o.reduction !== 'concat-pca' || o.whiten === 'before')) {
+    throw new FeatureError(`content: balance applies to concat-pca without whitening before (${o.reduction}, whiten ${o.whiten})`);
+  }
   const D = st.dim;
   for (const b of blocks) {
     if (b.col0 < 0 || b.col0 + b.dim > D) throw new FeatureError(`content: modality ${b.name} [${b.col0}, ${b.col0 + b.dim}) outside ${D} columns`);
@@ -178,13 +198,33 @@ export function fitContentModel(st: CovarianceStats, blocks: readonly ModalityBl
     description = `whiten each modality (${blocks.map((b, i) => `${b.name} ${cuts[i]}`).join(', ')}) then concat-pca ${o.dim}`;
   } else {
     const sub = selectColumns(st, blocks);
-    const pca: PcaModel = pcaFromCovarianceStats(sub.stats, o.dim);
+    // balance: column factors 1/s_m per modality; the PCA runs on the covariance of the scaled columns.
+    const factors = o.balance ? balanceFactors(sub.stats, blocks) : null;
+    const stats = factors ? scaledStats(sub.stats, factors.perColumn) : sub.stats;
+    const pca: PcaModel = pcaFromCovarianceStats(stats, o.dim);
     explained.push(explainedVariance(blockName(blocks), pca));
     const local = pcaAsLinearMap(pca);
+    let signal: { r: number; ratio: number | null } | null = null;
+    if (o.whiten === 'signal') {
+      signal = signalDimension(pca.explainedVariance, o.signalDim);
+      for (let j = 0; j < o.dim; j++) {
+        const f = j < signal.r && pca.explainedVariance[j] > 0 ? 1 / Math.sqrt(pca.explainedVariance[j]) : 0;
+        for (let i = 0; i < local.dim; i++) local.weights[i * o.dim + j] *= f;
+      }
+      let kept = 0;
+      for (let j = 0; j < signal.r; j++) kept += pca.explainedVariance[j];
+      whitenings.push({ name: `signal ${blockName(blocks)}`, k: signal.r, kept: pca.totalVariance > 0 ? kept / pca.totalVariance : 0 });
+    }
     const w = new Float64Array(D * o.dim);
-    sub.columns.forEach((col, i) => w.set(local.weights.subarray(i * o.dim, (i + 1) * o.dim), col * o.dim));
+    sub.columns.forEach((col, i) => {
+      const f = factors ? factors.perColumn[i] : 1;
+      for (let j = 0; j < o.dim; j++) w[col * o.dim + j] = f * local.weights[i * o.dim + j];
+    });
     map = { dim: D, k: o.dim, weights: w };
-    description = `concat-pca(${blockName(blocks)} → ${o.dim})`;
+    description = `concat-pca(${blockName(blocks)}${factors ? ` balanced: ${blocks.map((b, i) => `${b.name} ÷ ${factors.perModality[i].toPrecision(3)}`).join(', ')}` : ''} → ${o.dim})`;
+    if (signal) {
+      description += ` + whiten signal: the first ${signal.r} directions whitened, the rest zeroed (${signal.ratio !== null ? `eigengap ${signal.ratio.toFixed(2)}` : 'given'})`;
+    }
   }
   if (o.whiten === 'after') {
     const { map: white, whitening } = whitenAfter(map, st.cov, { epsilon: eps });
@@ -193,6 +233,54 @@ export function fitContentModel(st: CovarianceStats, blocks: readonly ModalityBl
     description += ' + whiten after';
   }
   return { map, explained, whitenings, description };
+}
+
+/** Per modality s_m = √(mean per-coordinate variance of its columns), and the column factors 1/s_m (in stats order). */
+function balanceFactors(st: CovarianceStats, blocks: readonly ModalityBlock[]): { perModality: number[]; perColumn: Float64Array } {
+  const perColumn = new Float64Array(st.dim);
+  const perModality: number[] = [];
+  let at = 0;
+  for (const b of blocks) {
+    let v = 0;
+    for (let i = 0; i < b.dim; i++) v += st.cov[(at + i) * st.dim + at + i];
+    const s = Math.sqrt(v / b.dim);
+    if (!(s > 0)) throw new FeatureError(`content: modality ${b.name} has no variance; balance cannot scale it`);
+    perModality.push(s);
+    perColumn.fill(1 / s, at, at + b.dim);
+    at += b.dim;
+  }
+  return { perModality, perColumn };
+}
+
+/** The statistics of the columns multiplied by the factors f: mean·f, cov ∘ ffᵀ. */
+function scaledStats(st: CovarianceStats, f: Float64Array): CovarianceStats {
+  const d = st.dim;
+  const cov = new Float64Array(d * d);
+  for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) cov[i * d + j] = st.cov[i * d + j] * f[i] * f[j];
+  return { rows: st.rows, dim: d, mean: Float64Array.from(st.mean, (m, i) => m * f[i]), cov, backend: st.backend };
+}
+
+/**
+ * The signal dimension r of decreasing eigenvalues: given, or 'auto' = the r in SIGNAL_DIM_RANGE (capped by the
+ * eigenvalues available) with the largest λ_r / λ_{r+1}: where the leading directions end and the noise floor begins.
+ */
+export function signalDimension(eigenvalues: ArrayLike<number>, signalDim: number | 'auto'): { r: number; ratio: number | null } {
+  const k = eigenvalues.length;
+  if (signalDim !== 'auto') {
+    if (!Number.isInteger(signalDim) || signalDim < 1 || signalDim > k) throw new FeatureError(`content: signalDim ${signalDim} must be an integer in [1, ${k}]`);
+    return { r: signalDim, ratio: null };
+  }
+  const [lo, hi] = SIGNAL_DIM_RANGE;
+  let best = { r: Math.min(k, lo), ratio: -Infinity };
+  for (let r = lo; r <= Math.min(hi, k - 1); r++) {
+    const a = eigenvalues[r - 1];
+    const b = eigenvalues[r];
+    if (!(a > 0)) break;
+    const ratio = b > 0 ? a / b : Infinity;
+    if (ratio > best.ratio) best = { r, ratio };
+  }
+  if (best.ratio === -Infinity) throw new FeatureError(`content: whiten 'signal' found no positive eigenvalues among the first ${Math.min(hi, k - 1)}`);
+  return best;
 }
 
 /** The statistics restricted to the blocks' columns (in block order), and which columns those are. */

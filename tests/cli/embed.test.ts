@@ -62,6 +62,10 @@ describe('mmctr embed', () => {
     expect(() => parseEmbedOptions({ data: ROOT, clusters: '32' })).toThrow(/--clusters needs --fusion concat/);
     expect(() => parseEmbedOptions({ data: ROOT, fusion: 'concat', clusters: '32', clusterWeight: '0' })).toThrow(/--cluster-weight 0: expected a number > 0/);
     expect(() => parseEmbedOptions({ data: ROOT, clusterWeight: '0.5' })).toThrow(/--cluster-weight, --cluster-method and --topics apply with --clusters/);
+    const sig = parseEmbedOptions({ data: ROOT, balance: true, whiten: 'signal', signalDim: '24' });
+    expect(sig.spec.content).toMatchObject({ balance: true, whiten: 'signal', signalDim: 24 });
+    expect(parseEmbedOptions({ data: ROOT, whiten: 'signal', signalDim: 'auto' }).spec.content?.signalDim).toBeUndefined();
+    expect(() => parseEmbedOptions({ data: ROOT, signalDim: '24' })).toThrow(/--signal-dim applies with --whiten signal/);
     const cw = parseEmbedOptions({ data: ROOT, fusion: 'concat', clusters: 'auto', clusterMethod: 'cowatch', topics: '24' });
     expect(cw.spec.fusion?.clusters).toMatchObject({ k: 'auto', method: 'cowatch', topics: 24 });
     expect(() => parseEmbedOptions({ data: ROOT, fusion: 'concat', clusters: 'auto', clusterMethod: 'louvain' })).toThrow(/--cluster-method louvain: expected one of kmeans, cowatch/);

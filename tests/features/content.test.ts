@@ -1,6 +1,6 @@
 /** Content strategies as linear maps of the [text ‖ image] table, all from one covariance. */
 import { describe, expect, it } from 'vitest';
-import { fitContentModel, perModalitySplit, type ModalityBlock } from '../../src/features/content';
+import { fitContentModel, perModalitySplit, signalDimension, type ModalityBlock } from '../../src/features/content';
 import { covariance, covarianceBlock, pcaFromCovarianceStats } from '../../src/features/pca';
 import { mappedCovariance } from '../../src/features/whiten';
 import { rng } from '../../src/util/rng';
@@ -38,6 +38,46 @@ describe('content strategies', () => {
     expect(m.explained).toHaveLength(1);
     expect(m.explained[0].name).toBe('text+image');
     expect(m.description).toBe('concat-pca(text+image → 4)');
+  });
+
+  it('balance divides each modality by the root of its mean per-coordinate variance before the PCA', () => {
+    const m = fitContentModel(st, blocks, { reduction: 'concat-pca', dim: 4, balance: true });
+    const s = blocks.map((b) => {
+      let v = 0;
+      for (let i = 0; i < b.dim; i++) v += st.cov[(b.col0 + i) * 24 + b.col0 + i];
+      return Math.sqrt(v / b.dim);
+    });
+    // The reference: PCA of the covariance of the scaled columns, its axes mapped back through the same factors.
+    const f = Array.from({ length: 24 }, (_, i) => 1 / s[i < 10 ? 0 : 1]);
+    const cov = Float64Array.from(st.cov, (v, k) => v * f[Math.floor(k / 24)] * f[k % 24]);
+    const pca = pcaFromCovarianceStats({ ...st, cov, mean: Float64Array.from(st.mean, (v, i) => v * f[i]) }, 4);
+    for (let i = 0; i < 24; i++) for (let j = 0; j < 4; j++) expect(m.map.weights[i * 4 + j]).toBeCloseTo(f[i] * pca.components[j * 24 + i], 12);
+    expect(m.description).toBe(`concat-pca(text+image balanced: text ÷ ${s[0].toPrecision(3)}, image ÷ ${s[1].toPrecision(3)} → 4)`);
+    // The image block is at half the text's scale: unbalanced, the first axis leans on text; balanced, less so.
+    const imageShare = (w: Float64Array) => {
+      let a = 0;
+      let t = 0;
+      for (let i = 0; i < 24; i++) (i < 10 ? (t += w[i * 4] ** 2) : (a += w[i * 4] ** 2));
+      return a / (a + t);
+    };
+    expect(imageShare(m.map.weights)).toBeGreaterThan(imageShare(fitContentModel(st, blocks, { reduction: 'concat-pca', dim: 4 }).map.weights));
+    expect(() => fitContentModel(st, blocks, { reduction: 'per-modality-pca', dim: 4, balance: true })).toThrow(/balance applies to concat-pca/);
+  });
+
+  it("whiten 'signal' keeps and whitens the directions above the largest eigengap and zeroes the rest", () => {
+    // 4 latent coordinates, noise 0.2–0.3: the eigengap after the 4th direction.
+    const m = fitContentModel(st, blocks, { reduction: 'concat-pca', dim: 8, whiten: 'signal' });
+    expect(m.whitenings).toHaveLength(1);
+    expect(m.whitenings[0]).toMatchObject({ name: 'signal text+image', k: 4 });
+    expect(m.description).toMatch(/^concat-pca\(text\+image → 8\) \+ whiten signal: the first 4 directions whitened, the rest zeroed \(eigengap \d+\.\d\d\)$/);
+    const cov = mappedCovariance(m.map, st.cov);
+    for (let i = 0; i < 8; i++) for (let j = 0; j < 8; j++) expect(cov[i * 8 + j]).toBeCloseTo(i === j && i < 4 ? 1 : 0, 8);
+    const given = fitContentModel(st, blocks, { reduction: 'concat-pca', dim: 8, whiten: 'signal', signalDim: 2 });
+    expect(given.whitenings[0].k).toBe(2);
+    expect(given.description).toMatch(/first 2 directions whitened, the rest zeroed \(given\)$/);
+    expect(() => fitContentModel(st, blocks, { reduction: 'per-modality-pca', dim: 8, whiten: 'signal' })).toThrow(/whiten 'signal' applies to the reduction concat-pca/);
+    expect(() => signalDimension([3, 2, 1], 4)).toThrow(/signalDim 4 must be an integer in \[1, 3\]/);
+    expect(signalDimension([9, 8, 7, 6, 5, 1, 0.9, 0.8], 'auto')).toEqual({ r: 5, ratio: 5 });
   });
 
   it('per-modality-pca places each modality’s own PCA in its block, zeros elsewhere', () => {
