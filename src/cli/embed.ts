@@ -183,7 +183,7 @@ export function formatEmbedReport(r: EmbedReport): string {
   if (r.communities) {
     const m = r.communities;
     lines.push(
-      `  communities: k ${m.k}${m.gap ? ` by eigengap (ratio ${m.gap.ratio.toFixed(3)}; runner-up k ${m.gap.runnerUpK}, ${m.gap.runnerUpRatio?.toFixed(3)})` : ''}; ${m.linkedItems} items linked in ${m.histories} histories; ` +
+      `  communities: k ${m.k}${m.gap ? ` by eigengap (ratio ${m.gap.ratio.toFixed(3)}${m.gap.weak ? ' — WEAK: no clear community structure, clusters unreliable' : ''}; runner-up k ${m.gap.runnerUpK}, ${m.gap.runnerUpRatio?.toFixed(3)})` : ''}; ${m.linkedItems} items linked in ${m.histories} histories; ` +
         `${m.topics}; eigen-solver ${m.solver.iterations} steps, residual ${m.solver.residual.toExponential(1)}${m.solver.converged ? '' : ' (NOT converged)'}; propagation moved ${m.propagation.moved} items`,
     );
   }

@@ -446,7 +446,7 @@ export async function computeEmbedding(inputs: EmbedInputs, spec: Partial<EmbedS
         clusters = rest;
         if (cowatch) {
           const how = cowatch.gap
-            ? `k by eigengap (λ ratio ${cowatch.gap.ratio.toFixed(3)}, runner-up k=${cowatch.gap.runnerUpK} ${cowatch.gap.runnerUpRatio?.toFixed(3)})`
+            ? `k by eigengap (λ ratio ${cowatch.gap.ratio.toFixed(3)}${cowatch.gap.weak ? ', WEAK: no clear community structure' : ''}, runner-up k=${cowatch.gap.runnerUpK} ${cowatch.gap.runnerUpRatio?.toFixed(3)})`
             : 'k given';
           description += ` ‖ ${fc.weight.toFixed(3)}·one-hot(co-watching communities k=${fc.k}: spectral clusters of the cross-topic co-occurrence of ${cowatch.histories} user histories, ${topicNote}; ${how}; ${cowatch.linkedItems} items linked)`;
           communities = { k: cowatch.k, gap: cowatch.gap, eigenvalues: cowatch.eigenvalues, linkedItems: cowatch.linkedItems, histories: cowatch.histories, propagation: cowatch.propagation, solver: cowatch.solver, topics: topicNote };

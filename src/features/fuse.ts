@@ -286,7 +286,8 @@ function fuseWithClusters(
   if ((method === 'cowatch') !== (precomputed !== null)) {
     throw new FeatureError(`fuse clusters: method '${method}' ${precomputed ? 'takes no' : 'needs'} precomputed clusters (embed.ts computes the co-watching communities)`);
   }
-  if (precomputed) return placeClusters(content, contentDim, collaborative, collaborativeDim, o, c, precomputed, null);
+  const sources: FuseSources = { content, contentDim, collaborative, collaborativeDim };
+  if (precomputed) return placeClusters(sources, o, c, precomputed, null);
   let live = 0;
   for (let r = 1; r < rows; r++) {
     let s = 0;
@@ -306,20 +307,20 @@ function fuseWithClusters(
     );
   }
   const chosen = chooseK(collaborative, collaborativeDim, candidates, { kmeans: { seed: CLUSTER_SEED }, silhouette: { seed: CLUSTER_SEED } });
-  return placeClusters(content, contentDim, collaborative, collaborativeDim, o, c, { labels: chosen.best.labels, k: chosen.best.k }, chosen);
+  return placeClusters(sources, o, c, { labels: chosen.best.labels, k: chosen.best.k }, chosen);
+}
+
+/** The two sources of a fusion: [rows × contentDim] and [rows × collaborativeDim]. */
+interface FuseSources {
+  content: Float32Array;
+  contentDim: number;
+  collaborative: Float32Array;
+  collaborativeDim: number;
 }
 
 /** The concat fusion at dim − k columns, then the one-hot block of the given clusters. */
-function placeClusters(
-  content: Float32Array,
-  contentDim: number,
-  collaborative: Float32Array,
-  collaborativeDim: number,
-  o: FuseOptions,
-  c: ClusterOptions,
-  found: PrecomputedClusters,
-  chosen: ChooseKResult | null,
-): FusedVectors {
+function placeClusters(sources: FuseSources, o: FuseOptions, c: ClusterOptions, found: PrecomputedClusters, chosen: ChooseKResult | null): FusedVectors {
+  const { content, contentDim, collaborative, collaborativeDim } = sources;
   const rows = content.length / contentDim;
   const k = found.k;
   if (found.labels.length !== rows) throw new FeatureError(`fuse clusters: ${found.labels.length} cluster labels for ${rows} rows`);

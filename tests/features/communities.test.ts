@@ -135,6 +135,7 @@ describe('coWatchCommunities', () => {
     // Measured 1.37 against ≤ 1.11 for the other k (2026-11-23).
     expect(r.gap!.ratio).toBeGreaterThan(1.25);
     expect(r.gap!.runnerUpRatio!).toBeLessThan(1.2);
+    expect(r.gap!.weak).toBe(false);
     expect(r.solver.converged).toBe(true);
     // Measured 0.92 here; 0.19 with nothing masked (next test).
     expect(purity(r.labels, p.community, r.k, p.C)).toBeGreaterThan(0.9);
@@ -147,6 +148,16 @@ describe('coWatchCommunities', () => {
     const none = Int32Array.from({ length: p.numItems + 1 }, () => -1);
     const r = coWatchCommunities(p.sequences, p.numItems, none, { k: 6 });
     expect(purity(r.labels, p.community, 6, p.C)).toBeLessThan(0.4);
+  });
+
+  it('flags a weak eigengap when the histories carry no communities', () => {
+    // Histories drawn uniformly: no structure at all.
+    const g = rng(12);
+    const rows = Array.from({ length: 1500 }, () => Array.from({ length: 8 }, () => 1 + g.int(p.numItems)));
+    const lines: string[] = [];
+    const r = coWatchCommunities(seqs(rows), p.numItems, p.topic, { kMax: 20, onProgress: (l) => lines.push(l) });
+    expect(r.gap!.weak).toBe(true);
+    expect(lines.some((l) => /WARNING the eigengap is weak/.test(l))).toBe(true);
   });
 
   it('is deterministic, and honours a given k', () => {
