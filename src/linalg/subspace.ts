@@ -132,7 +132,7 @@ export function topEigenpairs(apply: BlockOperator, n: number, count: number, op
   if (!(o.degree >= 1 && Number.isInteger(o.degree))) throw new LinalgError(`topEigenpairs: degree = ${o.degree} must be an integer ≥ 1`);
   const g = rng(`linalg/subspace/${o.seed}`);
   const normal = () => g.normal();
-  let x = new Float64Array(n * b);
+  let x: Float64Array = new Float64Array(n * b);
   for (let i = 0; i < x.length; i++) x[i] = normal();
   projectOut(x, n, b, o.deflate);
   orthonormalize(x, n, b, normal, o.deflate);
