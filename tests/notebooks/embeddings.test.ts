@@ -5,6 +5,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { EmbedInputs } from '../../src/features/embed';
 import type { ItemTable } from '../../src/models/types';
 import {
+  clusterPurity,
+  clustersFromBlock,
   readAblationResults,
   readItemTruth,
   retrievalPrecision,
@@ -112,5 +114,22 @@ describe('item tables and the committed ablation', () => {
     writeFileSync(file, JSON.stringify({ command: 'x', machine: { date: 'd' }, rows: [{ strategy: 'x' }] }));
     expect(() => readAblationResults(file)).toThrow(/row 0/);
     expect(readAblationResults(path.resolve(__dirname, '../../bench/results/embedAblation.json'))!.rows.length).toBeGreaterThan(0);
+  });
+});
+
+describe('clusters of a one-hot block and their purity', () => {
+  it('decodes the block and counts majority labels both ways', () => {
+    // 5 rows of width 4, block at columns 2..3; row 0 padding, row 4 without a cluster.
+    const v = Float32Array.from([0, 0, 0, 0, 1, 1, 0.7, 0, 1, 1, 0, 0.7, 1, 1, 0.7, 0, 1, 1, 0, 0]);
+    expect(Array.from(clustersFromBlock(v, 4, 2, 2))).toEqual([-1, 0, 1, 0, -1]);
+    expect(() => clustersFromBlock(v, 4, 3, 2)).toThrow(/block \[3, 5\) does not fit rows of 4/);
+    // clusters 0,0,0,1,1 against labels 5,5,6,6,6: cluster 0's majority 5 (2 of 3), cluster 1's 6 (2): 4 of 5;
+    // label 5's majority cluster 0 (2), label 6's cluster 1 (2 of 3): 4 of 5.
+    const c = Int32Array.from([-1, 0, 0, 0, 1, 1]);
+    const l = Int32Array.from([-1, 5, 5, 6, 6, 6]);
+    expect(clusterPurity(c, l)).toEqual({ purity: 0.8, inverse: 0.8, items: 5 });
+    // One cluster over two labels: pure one way only.
+    expect(clusterPurity(Int32Array.from([0, 0, 0, 0]), Int32Array.from([1, 1, 2, 2]))).toEqual({ purity: 0.5, inverse: 1, items: 4 });
+    expect(() => clusterPurity(new Int32Array(2), new Int32Array(3))).toThrow(/2 clusters for 3 labels/);
   });
 });
