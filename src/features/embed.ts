@@ -299,7 +299,7 @@ export interface EmbedResult {
   whitenings: ContentModel['whitenings'];
   word2vec: Omit<Word2VecResult, 'vectors' | 'counts' | 'options'> | null;
   /** The co-watching communities behind the cluster block (method 'cowatch'), else null. */
-  communities: (Omit<Communities, 'labels' | 'sizes' | 'chosenBy'> & { topics: string }) | null;
+  communities: (Omit<Communities, 'labels' | 'sizes' | 'chosenBy' | 'seconds'> & { topics: string }) | null;
   /** The one-hot cluster block of fusion.clusters (chosen k, silhouettes, sizes), else null. */
   clusters: Omit<FusedClusters, 'labels'> | null;
   titleEncoder: { features: number; dim: number } | null;
