@@ -27,7 +27,7 @@ import { topEigenpairs } from '../linalg/subspace';
 import { sphericalKMeans } from './kmeans';
 import { FeatureError } from './pca';
 import type { ItemSequences } from '../data/schema';
-import type { Sequences } from './word2vec';
+import { rowsByUser, type Sequences } from './word2vec';
 
 /**
  * Below this λ ratio the chosen eigengap is no clearer than the spectrum's ordinary steps (data/small: 1.17 against
@@ -197,30 +197,23 @@ export class CoWatchGraph {
  * leading eigenvectors (on data/small the eigengap at k = 32 vanished with word2vec's distinct rows as histories).
  */
 export function userHistories(seqs: ItemSequences): Sequences {
-  const n = seqs.rows;
-  let maxUser = 0;
-  for (let r = 0; r < n; r++) if (seqs.userId[r] > maxUser) maxUser = seqs.userId[r];
-  const rowsOf = new Int32Array(maxUser + 2);
-  const tokensOf = new Float64Array(maxUser + 1);
-  for (let r = 0; r < n; r++) {
-    rowsOf[seqs.userId[r] + 1]++;
-    tokensOf[seqs.userId[r]] += seqs.offsets[r + 1] - seqs.offsets[r];
-  }
-  for (let u = 0; u <= maxUser; u++) rowsOf[u + 1] += rowsOf[u];
-  const order = new Int32Array(n);
-  const fill = rowsOf.slice(0, maxUser + 1);
-  for (let r = 0; r < n; r++) order[fill[seqs.userId[r]]++] = r;
+  const { maxUser, start, order } = rowsByUser(seqs);
   const users: number[] = [];
-  for (let u = 0; u <= maxUser; u++) if (rowsOf[u + 1] > rowsOf[u]) users.push(u);
+  for (let u = 0; u <= maxUser; u++) if (start[u + 1] > start[u]) users.push(u);
+  const len = (r: number) => seqs.offsets[r + 1] - seqs.offsets[r];
   const offsets = new Int32Array(users.length + 1);
-  users.forEach((u, i) => (offsets[i + 1] = offsets[i] + tokensOf[u]));
+  users.forEach((u, i) => {
+    let tokens = 0;
+    for (let j = start[u]; j < start[u + 1]; j++) tokens += len(order[j]);
+    offsets[i + 1] = offsets[i] + tokens;
+  });
   const values = new Int32Array(offsets[users.length]);
   users.forEach((u, i) => {
     let at = offsets[i];
-    for (let j = rowsOf[u]; j < rowsOf[u + 1]; j++) {
+    for (let j = start[u]; j < start[u + 1]; j++) {
       const r = order[j];
       values.set(seqs.values.subarray(seqs.offsets[r], seqs.offsets[r + 1]), at);
-      at += seqs.offsets[r + 1] - seqs.offsets[r];
+      at += len(r);
     }
   });
   return { offsets, values };

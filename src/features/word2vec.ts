@@ -126,10 +126,10 @@ export interface Sequences {
 }
 
 /**
- * The rows of item_seq that are not a prefix of another row of the same user (ties: the first of equal rows is
- * kept). Rows are grouped by user with a counting sort, so the cost is linear in the rows plus the (small) groups.
+ * The rows of item_seq grouped by user with a counting sort: user u's rows are order[start[u] .. start[u + 1]), in
+ * row order. Linear in the rows plus the largest user id.
  */
-export function distinctSequences(seqs: ItemSequences): { rows: Int32Array; sequences: Sequences } {
+export function rowsByUser(seqs: Pick<ItemSequences, 'rows' | 'userId'>): { maxUser: number; start: Int32Array; order: Int32Array } {
   const n = seqs.rows;
   let maxUser = 0;
   for (let r = 0; r < n; r++) if (seqs.userId[r] > maxUser) maxUser = seqs.userId[r];
@@ -139,6 +139,16 @@ export function distinctSequences(seqs: ItemSequences): { rows: Int32Array; sequ
   const order = new Int32Array(n);
   const fill = start.slice(0, maxUser + 1);
   for (let r = 0; r < n; r++) order[fill[seqs.userId[r]]++] = r;
+  return { maxUser, start, order };
+}
+
+/**
+ * The rows of item_seq that are not a prefix of another row of the same user (ties: the first of equal rows is
+ * kept). Rows are grouped by user with a counting sort, so the cost is linear in the rows plus the (small) groups.
+ */
+export function distinctSequences(seqs: ItemSequences): { rows: Int32Array; sequences: Sequences } {
+  const n = seqs.rows;
+  const { maxUser, start, order } = rowsByUser(seqs);
   const { offsets, values } = seqs;
   const len = (r: number) => offsets[r + 1] - offsets[r];
   /** Whether row a is a prefix of row b (b at least as long). */
