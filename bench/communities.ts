@@ -17,6 +17,7 @@
  * Writes bench/results/communities.{md,json}.
  */
 import { coWatchCommunities } from '../src/features/communities';
+import { clusterPurity } from '../src/features/retrieval';
 import { AliasTable, rng } from '../src/util/rng';
 import { peakRssMiB } from '../src/util/memory';
 import { argValue, loadAverage } from './lib/benchUtil';
@@ -103,22 +104,6 @@ function plant(z: Size) {
   return { topic, community, sequences: { offsets, values: Int32Array.from(values) } };
 }
 
-function purity(labels: Int32Array, truth: Int32Array, k: number, C: number): number {
-  const m = new Float64Array(k * C);
-  let n = 0;
-  for (let i = 1; i < labels.length; i++) if (labels[i] >= 0) {
-    m[labels[i] * C + truth[i]]++;
-    n++;
-  }
-  let s = 0;
-  for (let c = 0; c < k; c++) {
-    let best = 0;
-    for (let t = 0; t < C; t++) best = Math.max(best, m[c * C + t]);
-    s += best;
-  }
-  return s / n;
-}
-
 const rows: Row[] = [];
 const resultsName = argValue('--name') ?? 'communities';
 const loadBefore = loadAverage();
@@ -139,7 +124,7 @@ for (const z of sizes) {
     'k (eigengap)': r.k,
     'gap ratio': Number(r.gap!.ratio.toFixed(3)),
     'runner-up': `${r.gap!.runnerUpK} (${r.gap!.runnerUpRatio?.toFixed(3)})`,
-    purity: Number(purity(r.labels, p.community, r.k, z.communities).toFixed(4)),
+    purity: Number(clusterPurity(r.labels, p.community).purity.toFixed(4)),
     'graph s': Number(r.seconds.graph.toFixed(1)),
     'eigen s': Number(r.seconds.eigen.toFixed(1)),
     'solver steps': r.solver.iterations,

@@ -14,6 +14,7 @@ import path from 'node:path';
 import pl from 'nodejs-polars';
 import { exactAuc } from '../../src/data/synth/auc';
 import { readItemTruth } from '../../src/data/synth/itemTruthFile';
+import { clustersFromBlock } from '../../src/features/fuse';
 
 export interface PlantedOptions {
   /** Community per item id (index = id); default the true communities. Ids with different values never match. */
@@ -75,19 +76,9 @@ export function plantedAuc(root: string, opts: PlantedOptions = {}): number {
 
 /** Each item's k-means cluster from the one-hot block (the last k columns) of a fused-clusters table; −1 for none. */
 export function clustersOfTable(vectors: Float32Array, rows: number, cols: number, k: number): Int32Array {
-  const out = new Int32Array(rows);
-  for (let r = 0; r < rows; r++) {
-    let best = -1;
-    let bv = 0;
-    for (let j = cols - k; j < cols; j++) {
-      const v = vectors[r * cols + j];
-      if (v > bv) {
-        bv = v;
-        best = j - (cols - k);
-      }
-    }
-    // Distinct negative labels for items without a cluster: they match nobody.
-    out[r] = best >= 0 ? best : -1 - r;
-  }
+  if (vectors.length !== rows * cols) throw new Error(`clustersOfTable: ${vectors.length} values are not ${rows} rows of ${cols}`);
+  const out = clustersFromBlock(vectors, cols, cols - k, k);
+  // Distinct negative labels for items without a cluster: they match nobody.
+  for (let r = 0; r < rows; r++) if (out[r] < 0) out[r] = -1 - r;
   return out;
 }

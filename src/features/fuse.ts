@@ -387,3 +387,26 @@ function pcaReduceRows(x: Float32Array, d: number, k: number, backend: ProductBa
   keep.forEach((r, i) => out.set(y.subarray(i * k, (i + 1) * k), r * k));
   return out;
 }
+
+/**
+ * The cluster of each row from a table's one-hot block, columns [col0, col0 + k) of rows of `dim` (−1: no column
+ * set): the inverse of the block fuseVectors writes (FusedClusters.col0, .k).
+ */
+export function clustersFromBlock(vectors: Float32Array, dim: number, col0: number, k: number): Int32Array {
+  if (!(col0 >= 0 && k >= 1 && col0 + k <= dim) || vectors.length % dim !== 0) {
+    throw new FeatureError(`clustersFromBlock: block [${col0}, ${col0 + k}) does not fit rows of ${dim} (${vectors.length} values)`);
+  }
+  const rows = vectors.length / dim;
+  const out = new Int32Array(rows).fill(-1);
+  for (let r = 0; r < rows; r++) {
+    let best = 0;
+    for (let j = 0; j < k; j++) {
+      const v = vectors[r * dim + col0 + j];
+      if (v > best) {
+        best = v;
+        out[r] = j;
+      }
+    }
+  }
+  return out;
+}

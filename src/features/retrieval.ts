@@ -114,3 +114,39 @@ export function chanceLabelPrecision(queries: Int32Array, labelOf: Int32Array, c
   }
   return queries.length ? s / queries.length : Number.NaN;
 }
+
+/**
+ * Purity of clusters against labels (e.g. the synthetic communities): the share of the items with both (≥ 0) whose
+ * cluster's most common label is their own; and inverse, the share whose label's most common cluster is their own
+ * (low when a label is split over clusters).
+ */
+export function clusterPurity(clusters: Int32Array, labels: Int32Array): { purity: number; inverse: number; items: number } {
+  if (clusters.length !== labels.length) throw new FeatureError(`clusterPurity: ${clusters.length} clusters for ${labels.length} labels`);
+  let kc = 0;
+  let kl = 0;
+  for (let i = 0; i < clusters.length; i++) {
+    kc = Math.max(kc, clusters[i] + 1);
+    kl = Math.max(kl, labels[i] + 1);
+  }
+  const counts = new Float64Array(kc * kl);
+  let items = 0;
+  for (let i = 0; i < clusters.length; i++) {
+    if (clusters[i] < 0 || labels[i] < 0) continue;
+    counts[clusters[i] * kl + labels[i]]++;
+    items++;
+  }
+  if (items === 0) return { purity: 0, inverse: 0, items };
+  let byCluster = 0;
+  for (let c = 0; c < kc; c++) {
+    let best = 0;
+    for (let l = 0; l < kl; l++) best = Math.max(best, counts[c * kl + l]);
+    byCluster += best;
+  }
+  let byLabel = 0;
+  for (let l = 0; l < kl; l++) {
+    let best = 0;
+    for (let c = 0; c < kc; c++) best = Math.max(best, counts[c * kl + l]);
+    byLabel += best;
+  }
+  return { purity: byCluster / items, inverse: byLabel / items, items };
+}

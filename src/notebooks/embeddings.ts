@@ -12,6 +12,9 @@ import { MICROLENS_DIMS } from '../data/schema';
 import { hasItemTruth, readItemTruth as readItemTruthFile } from '../data/synth/itemTruthFile';
 import type { EmbedInputs } from '../features/embed';
 import { chanceLabelPrecision, labelPrecision, topNeighbours } from '../features/retrieval';
+
+export { clustersFromBlock } from '../features/fuse';
+export { clusterPurity } from '../features/retrieval';
 import { createModel } from '../models/registry';
 import type { ItemTable } from '../models/types';
 import type { TrainConfig } from '../train/config';
@@ -32,56 +35,6 @@ export function readItemTruth(root: string, numItems: number): ItemTruth | null 
   if (!hasItemTruth(root)) return null;
   const { topic, community } = readItemTruthFile(root, { numItems });
   return { topic, community };
-}
-
-/** The cluster of each row from a table's one-hot block, columns [col0, col0 + k) of `dim` (−1: no column set). */
-export function clustersFromBlock(vectors: Float32Array, dim: number, col0: number, k: number): Int32Array {
-  if (!(col0 >= 0 && k >= 1 && col0 + k <= dim) || vectors.length % dim !== 0) {
-    throw new MmctrError(`clustersFromBlock: block [${col0}, ${col0 + k}) does not fit rows of ${dim} (${vectors.length} values)`);
-  }
-  const rows = vectors.length / dim;
-  const out = new Int32Array(rows).fill(-1);
-  for (let r = 0; r < rows; r++) {
-    let best = 0;
-    for (let j = 0; j < k; j++) {
-      const v = vectors[r * dim + col0 + j];
-      if (v > best) {
-        best = v;
-        out[r] = j;
-      }
-    }
-  }
-  return out;
-}
-
-/**
- * Purity of clusters against labels: the share of the clustered items (cluster ≥ 0, label ≥ 0) whose cluster's
- * most common label is their own; and, the other way, the share whose label's most common cluster is their own
- * (low when a label is split over clusters).
- */
-export function clusterPurity(clusters: Int32Array, labels: Int32Array): { purity: number; inverse: number; items: number } {
-  if (clusters.length !== labels.length) throw new MmctrError(`clusterPurity: ${clusters.length} clusters for ${labels.length} labels`);
-  const counts = new Map<string, number>();
-  const major = (key: (i: number) => number, other: (i: number) => number) => {
-    counts.clear();
-    const best = new Map<number, number>();
-    for (let i = 0; i < clusters.length; i++) {
-      if (clusters[i] < 0 || labels[i] < 0) continue;
-      const id = `${key(i)} ${other(i)}`;
-      const c = (counts.get(id) ?? 0) + 1;
-      counts.set(id, c);
-      best.set(key(i), Math.max(best.get(key(i)) ?? 0, c));
-    }
-    let sum = 0;
-    for (const v of best.values()) sum += v;
-    return sum;
-  };
-  let items = 0;
-  for (let i = 0; i < clusters.length; i++) if (clusters[i] >= 0 && labels[i] >= 0) items++;
-  if (items === 0) return { purity: 0, inverse: 0, items };
-  const purity = major((i) => clusters[i], (i) => labels[i]) / items;
-  const inverse = major((i) => labels[i], (i) => clusters[i]) / items;
-  return { purity, inverse, items };
 }
 
 /** The retrieval check's items and its chance levels. */
