@@ -111,10 +111,7 @@ function orthonormalize(x: Float64Array, n: number, b: number, refill: () => num
       if (attempt > 5) throw new LinalgError(`topEigenpairs: cannot extend the block to ${b} independent vectors in ${n} dimensions`);
       const fresh = new Float64Array(n);
       for (let i = 0; i < n; i++) fresh[i] = refill();
-      if (deflate) {
-        const tmp = fresh;
-        projectOut(tmp, n, 1, deflate);
-      }
+      projectOut(fresh, n, 1, deflate);
       for (let i = 0; i < n; i++) x[i * b + j] = fresh[i];
     }
   }
