@@ -13,8 +13,10 @@
  *   node --import tsx bench/zoo.ts --report                  no training: the table and the bars from runs/zoo
  *   node --import tsx bench/zoo.ts --only none --extra din:dinMatchSmall@runs/emb-fuse
  *                                                            extra runs: a model with another preset (and data root)
+ *   node --import tsx bench/zoo.ts --only none --extra din:dinMatchSmall@runs/bench-ensemble/data-communities --extra-emb-reg 1e-3
+ *                                                            the same on the Task 1 recipe's table, with its embedding L2
  *   flags: --data data/small --out runs/zoo --epochs 4 --batch-size 512 --lr 2e-3 --patience 1 --seed 20242025
- *          --seq-len N --backend <name> --only a,b --report --extra model:preset[@root],...
+ *          --seq-len N --backend <name> --only a,b --report --extra model:preset[@root],... --extra-emb-reg x
  * An extra run goes to <out>/<model>-<preset>[-<root's last folder>]; the same settings otherwise. Bar (a) compares
  * the standard runs (each model's small preset on --data); bar (c) takes the best run of the table, whatever its
  * preset and data root (a root made by `mmctr embed` holds another item table for the same interactions).
@@ -46,6 +48,8 @@ const settings = {
   seed: argValue('--seed') ?? '20242025',
   seqLen: argValue('--seq-len'),
   backend: argValue('--backend'),
+  /** Embedding L2 of the extra runs (the trainer's default otherwise). */
+  extraEmbReg: argValue('--extra-emb-reg'),
 };
 
 const models = describeModels();
@@ -58,6 +62,7 @@ interface ZooRun {
   preset: string;
   data: string;
   run: string;
+  extra?: boolean;
 }
 
 /** `--extra model:preset[@root],...` → extra runs named <model>-<preset>[-<basename(root)>]. */
@@ -70,7 +75,7 @@ function parseExtra(value: string | undefined): ZooRun[] {
     if (!d.presets.includes(m[2])) throw new Error(`--extra ${item}: unknown preset '${m[2]}' (known: ${d.presets.join(', ')})`);
     const data = m[3] ?? settings.data;
     const run = `${m[1]}-${m[2]}${m[3] ? `-${path.basename(path.resolve(m[3]))}` : ''}`;
-    return { name: d.name, preset: m[2], data, run };
+    return { name: d.name, preset: m[2], data, run, extra: true };
   });
 }
 
@@ -92,6 +97,7 @@ for (const d of toTrain) {
     '--patience', settings.patience, '--seed', settings.seed,
     ...(settings.seqLen ? ['--seq-len', settings.seqLen] : []),
     ...(settings.backend ? ['--backend', settings.backend] : []),
+    ...(d.extra && settings.extraEmbReg ? ['--emb-reg', settings.extraEmbReg] : []),
   ];
   console.log(`\n== ${d.run} (${d.name}, ${d.preset}); load ${loadAverage()}\n$ node ${args.join(' ')}`);
   const t0 = Date.now();
@@ -114,7 +120,8 @@ const f5 = (x: number | null) => (x === null ? '-' : x.toFixed(5));
 const settingsOf = (run: string): string => {
   const c = readJson<RunConfig>(runPath(path.join(settings.out, run), 'config'));
   const root = typeof c.info.dataRoot === 'string' && path.resolve(c.info.dataRoot) !== path.resolve(settings.data) ? ` data ${c.info.dataRoot}` : '';
-  return `b${c.train.batchSize} lr${c.train.learningRate} e≤${c.train.epochs} p${c.train.patience} s${c.train.seed}${typeof c.info.seqLen === 'number' ? ` L${c.info.seqLen}` : ''}${root}`;
+  const embReg = c.train.embeddingRegularizer !== 1e-6 ? ` embL2 ${c.train.embeddingRegularizer}` : '';
+  return `b${c.train.batchSize} lr${c.train.learningRate} e≤${c.train.epochs} p${c.train.patience} s${c.train.seed}${typeof c.info.seqLen === 'number' ? ` L${c.info.seqLen}` : ''}${embReg}${root}`;
 };
 
 const rows: Row[] = runs.map((r) => ({
@@ -157,7 +164,7 @@ writeResults({
   rows,
   notes: [
     ...bars,
-    `Settings: batch ${settings.batchSize}, lr ${settings.lr}, epochs ≤ ${settings.epochs}, patience ${settings.patience}, seed ${settings.seed}${settings.seqLen ? `, history ${settings.seqLen}` : ''}; the trainer's other defaults (Adam, L2 1e-6 on embeddings, clip 10, lr × 0.1 on plateau). Runs: ${settings.out}/<model> (same table: \`mmctr compare --runs ${settings.out}\`).`,
+    `Settings: batch ${settings.batchSize}, lr ${settings.lr}, epochs ≤ ${settings.epochs}, patience ${settings.patience}, seed ${settings.seed}${settings.seqLen ? `, history ${settings.seqLen}` : ''}; the trainer's other defaults (Adam, L2 1e-6 on embeddings unless the settings column says otherwise, clip 10, lr × 0.1 on plateau). Runs: ${settings.out}/<model> (same table: \`mmctr compare --runs ${settings.out}\`).`,
     `Oracle valid AUC (${path.join(settings.data, 'oracle', 'ground_truth.json')}): ${oracle === null ? 'absent' : oracle.toFixed(6)}. Gap to oracle = oracle − valid AUC.`,
     `Backend: ${[...new Set(runs.map((r) => r.backend))].join(', ')}. samples/s = train rows per second of training time (evaluation excluded), with other processes on the 2 cores (load before ${loadBefore}, after ${loadAverage()}).`,
     ...(missing.length ? [`Not in ${settings.out} (not trained): ${missing.join(', ')}.`] : []),

@@ -1,5 +1,5 @@
 /**
- * `mmctr compare`: one table over the run folders under `--runs`: model, preset, parameters, best valid AUC,
+ * `mmctr compare`: one table over the run folders (and ensemble folders) under `--runs`: model, preset, parameters, best valid AUC,
  * logloss, gAUC, the gap to the oracle AUC (synthetic data), train samples/s.
  */
 import type { Command } from 'commander';
@@ -18,7 +18,7 @@ export interface CompareCommandOptions {
 export function runCompare(opts: CompareCommandOptions): void {
   const dir = opts.runs ?? 'runs';
   const runs = findRuns(dir);
-  if (runs.length === 0) throw new MmctrError(`--runs ${dir}: no run folders (folders holding config.json) found`);
+  if (runs.length === 0) throw new MmctrError(`--runs ${dir}: no run folders (folders holding config.json, or ensemble.json from mmctr ensemble) found`);
   const rows = compareRuns(runs, opts.oracle);
   process.stdout.write(opts.json ? `${JSON.stringify(rows, null, 2)}\n` : formatRunTable(rows));
 }

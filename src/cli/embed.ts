@@ -18,6 +18,8 @@ import { DATA_ROOT_HELP, parseDataRoot } from './validate';
 /** Raw commander values. */
 export interface EmbedCommandOptions {
   data?: string;
+  /** A named set of flags (EMBED_RECIPES); flags given explicitly override it. */
+  recipe?: string;
   out?: string;
   strategy?: string;
   modalities?: string;
@@ -53,6 +55,38 @@ export interface EmbedCommandOptions {
   backend?: string;
   validate?: boolean;
   progress?: boolean;
+  /** Link the data root's other tables into --out (default true; --no-link). */
+  link?: boolean;
+}
+
+/**
+ * Named recipes: flag sets measured together. `communities` is the best Task 1 table measured on data/small
+ * (bench/results/oracleGap.md, table fused-cowatch-signal: DIN with diagonal match heads 0.8446 valid AUC against
+ * 0.7838 for dinSmall on the default table; oracle 0.8692): balanced, signal-whitened content ‖ the residual of
+ * Word2Vec (window 20) on it ‖ a one-hot of the co-watching communities, at the strategy's own scale.
+ */
+export const EMBED_RECIPES = {
+  communities: {
+    strategy: 'fuse',
+    balance: true,
+    whiten: 'signal',
+    fusion: 'concat',
+    w2vWindow: '20',
+    collaborative: 'residual',
+    clusters: 'auto',
+    clusterMethod: 'cowatch',
+    outputScale: 'as-is',
+  },
+} as const satisfies Record<string, Partial<EmbedCommandOptions>>;
+export type EmbedRecipe = keyof typeof EMBED_RECIPES;
+export const EMBED_RECIPE_NAMES = Object.keys(EMBED_RECIPES) as EmbedRecipe[];
+
+/** The recipe's flags under the explicit ones (an explicit flag wins). */
+function withRecipe(raw: EmbedCommandOptions): EmbedCommandOptions {
+  if (raw.recipe === undefined) return raw;
+  const recipe = oneOf<EmbedRecipe>('--recipe', raw.recipe, EMBED_RECIPE_NAMES)!;
+  const explicit = Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined));
+  return { ...EMBED_RECIPES[recipe], ...explicit };
 }
 
 /** Validated options, as `embed` takes them. */
@@ -63,6 +97,7 @@ export interface EmbedCliOptions {
   backend: ProductBackendChoice;
   validate: boolean;
   progress: boolean;
+  linkData: boolean;
 }
 
 function oneOf<T extends string>(flag: string, value: string | undefined, allowed: readonly T[]): T | undefined {
@@ -88,7 +123,8 @@ function num(flag: string, value: string | undefined, opts: { integer?: boolean;
 }
 
 /** Parses and validates the flags once. */
-export function parseEmbedOptions(raw: EmbedCommandOptions): EmbedCliOptions {
+export function parseEmbedOptions(given: EmbedCommandOptions): EmbedCliOptions {
+  const raw = withRecipe(given);
   const dataRoot = parseDataRoot(raw.data);
   const strategy = oneOf<EmbedStrategy>('--strategy', raw.strategy ?? 'fuse', EMBED_STRATEGIES)!;
   const modalities = raw.modalities?.split(',').map((s) => s.trim()).filter((s) => s !== '');
@@ -158,6 +194,7 @@ export function parseEmbedOptions(raw: EmbedCommandOptions): EmbedCliOptions {
     backend: oneOf<ProductBackendChoice>('--backend', raw.backend, PRODUCT_BACKENDS) ?? 'auto',
     validate: raw.validate !== false,
     progress: raw.progress !== false,
+    linkData: raw.link !== false,
   };
 }
 
@@ -191,6 +228,7 @@ export function formatEmbedReport(r: EmbedReport): string {
   const steps = Object.entries(r.seconds).map(([k, v]) => `${k} ${v.toFixed(1)} s`).join(', ');
   lines.push(`  ${r.totalSeconds.toFixed(1)} s (${steps}); peak RSS ${r.peakRssMiB} MiB${r.backend ? `; products on ${r.backend}` : ''}`);
   lines.push(`  explained variances and settings saved in ${path.join(r.outDir, 'embed.json')}`);
+  if (r.linked.length) lines.push(`  ${r.outDir} is a data root: ${r.linked.join(', ')} linked from ${r.dataRoot}`);
   return lines.join('\n') + '\n';
 }
 
@@ -198,7 +236,7 @@ export async function runEmbed(raw: EmbedCommandOptions): Promise<EmbedReport> {
   const o = parseEmbedOptions(raw);
   // tfjs runs the products only where the OpenBLAS addon is absent (or when asked for).
   if (o.backend === 'tfjs' || (o.backend === 'auto' && !loadNative())) await selectBackend({ quiet: !o.progress });
-  const report = await embed({ dataRoot: o.dataRoot, outDir: o.outDir, spec: o.spec, backend: o.backend, validate: o.validate, progress: o.progress });
+  const report = await embed({ dataRoot: o.dataRoot, outDir: o.outDir, spec: o.spec, backend: o.backend, validate: o.validate, progress: o.progress, linkData: o.linkData });
   process.stdout.write(formatEmbedReport(report));
   return report;
 }
@@ -210,6 +248,7 @@ export function register(program: Command): void {
     .description('Task 1: build item_emb_d128 from text/image/title embeddings and item_seq, write an item_info.parquet')
     .option('--data <root>', DATA_ROOT_HELP)
     .option('--out <dir>', `output folder; gets ${ITEM_INFO_PATH} and embed.json (default <data>/embeddings/<strategy>)`)
+    .option('--recipe <name>', `a named set of the flags below, measured together (explicit flags override it): ${EMBED_RECIPE_NAMES.join(' | ')}; communities = --strategy fuse --balance --whiten signal --fusion concat --w2v-window 20 --collaborative residual --clusters auto --cluster-method cowatch --output-scale as-is, the best table measured (DIN 0.8446 valid AUC on data/small)`)
     .option('--strategy <name>', `${EMBED_STRATEGIES.join(' | ')} (default fuse)`)
     .option('--modalities <list>', `content modalities, comma-separated: ${MODALITY_NAMES.join(', ')} (default text,image)`)
     .option('--content <reduction>', `content reduction for --strategy fuse: ${REDUCTIONS.join(' | ')} (default concat-pca)`)
@@ -239,6 +278,7 @@ export function register(program: Command): void {
     .option('--seed <n>', `seed of word2vec (default ${w2v.seed})`)
     .option('--backend <name>', `engine of the PCA products: ${PRODUCT_BACKENDS.join(' | ')} (default auto: native OpenBLAS addon, else tfjs)`)
     .option('--no-validate', 'skip the loaders value checks (structure is always checked)')
+    .option('--no-link', "do not link the data root's other tables (splits, item_feature, item_emb, item_seq, oracle/) into --out")
     .option('--no-progress', 'print no progress lines on stderr')
     .addHelpText(
       'after',
@@ -251,13 +291,14 @@ export function register(program: Command): void {
         'share (64 + 64), re-normalised and concatenated, no joint PCA). --collaborative residual fuses what of',
         'word2vec the content vectors do not predict (least squares with intercept); --clusters k (with --fusion',
         'concat) keeps the last k columns for a one-hot of the item\'s k-means cluster of the collaborative vectors',
-        'and shares the rest as --fusion-content-dim does (48 + 48 + 32 for k = 32). Not the default yet:',
-        '  mmctr embed --data data/small --fusion concat --w2v-window 20 --collaborative residual --clusters auto',
+        'and shares the rest as --fusion-content-dim does (48 + 48 + 32 for k = 32). The best measured table is',
+        'a recipe (the main job builds it before training):',
+        '  mmctr embed --data data/small --out runs/emb-communities --recipe communities',
         '',
-        'The output folder reads as a data root for item_info. Models train on the table unchanged: copy',
-        '<out>/MicroLens_1M_x1/item_info.parquet into the data root, or write it there with --out <data>',
-        '(which replaces that root\'s item_info.parquet). Example:',
-        '  mmctr embed --data data/small --out runs/emb-fuse   # → runs/emb-fuse/MicroLens_1M_x1/item_info.parquet'
+        'The output folder is a data root: item_info.parquet is its own, the other tables (and oracle/) are links to',
+        "--data's, so models train on it unchanged. --out <data> replaces that root's item_info.parquet instead. Example:",
+        '  mmctr embed --data data/small --out runs/emb-fuse   # → runs/emb-fuse/MicroLens_1M_x1/item_info.parquet',
+        '  mmctr train --model din --preset dinSmall --data runs/emb-fuse'
       ].join('\n'),
     )
     .action(async (opts: EmbedCommandOptions) => {

@@ -11,6 +11,7 @@ import { register as registerMain } from './mainJob';
 import { register as registerTrain } from './train';
 import { register as registerPredict } from './predict';
 import { register as registerCompare } from './compare';
+import { register as registerEnsemble } from './ensemble';
 import { register as registerEmbed } from './embed';
 import { register as registerFigures } from './figures';
 import { register as registerNotebooks } from './notebooks';
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerTrain(program);
   registerPredict(program);
   registerCompare(program);
+  registerEnsemble(program);
   registerFigures(program);
   registerBackend(program);
   registerNotebooks(program);

@@ -5,14 +5,11 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { MmctrError } from '../errors';
-import { MICROLENS_DIMS } from '../data/schema';
-import { loadItemInfo, loadSplit } from '../data/load';
+import { loadSplit } from '../data/load';
 import { BACKEND_NAMES, parseBackendName, selectBackend } from '../engine/backend';
-import { createModel, isModelName, type ModelArgsMap } from '../models/registry';
 import { predict } from '../eval/predict';
 import { DEFAULT_SCORE_COLUMN, writeSubmission } from '../eval/submission';
-import { itemTableFromInfo } from '../train/data';
-import { type RunConfig, loadBestWeights, readJson, runPath } from '../train/runFolder';
+import { openRun } from '../train/openRun';
 import { DATA_ROOT_HELP, parseDataRoot } from './validate';
 
 export interface PredictCommandOptions {
@@ -34,25 +31,15 @@ export interface PredictCommandOptions {
 export async function runPredict(opts: PredictCommandOptions): Promise<void> {
   if (!opts.run) throw new MmctrError('--run <dir> is required (a folder written by mmctr train)');
   const runDir = opts.run;
-  const config = readJson<RunConfig>(runPath(runDir, 'config'));
-  if (!isModelName(config.model.name)) throw new MmctrError(`${runPath(runDir, 'config')}: unknown model ${config.model.name}`);
-  const name = config.model.name;
-  const dataRoot = parseDataRoot(opts.data ?? (typeof config.info.dataRoot === 'string' ? config.info.dataRoot : undefined));
-  const seqLen = typeof config.info.seqLen === 'number' ? config.info.seqLen : MICROLENS_DIMS.modelSeqLen;
-  const batchSize = opts.batchSize !== undefined ? Number(opts.batchSize) : 2048;
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new MmctrError(`--batch-size ${opts.batchSize}: expected a positive integer`);
-
+  const batchSize = parseBatchSize(opts.batchSize);
+  const dataRoot = opts.data !== undefined ? parseDataRoot(opts.data) : undefined;
   await selectBackend(opts.backend !== undefined ? { force: parseBackendName(opts.backend, '--backend'), forceLabel: '--backend' } : {});
-  const trained = config.info.itemTable as { tagVocab?: number } | undefined;
-  const itemTable = itemTableFromInfo(await loadItemInfo(dataRoot, { seqLen }), trained?.tagVocab);
-  const test = await loadSplit(dataRoot, 'test', { seqLen });
-  if (!test.id) throw new MmctrError(`${dataRoot}: test.parquet has no ID column; a submission needs it`);
-  const modelSeed = typeof config.info.modelSeed === 'number' ? config.info.modelSeed : config.seed;
-  const model = createModel(name, config.model.config as ModelArgsMap[typeof name], itemTable, { seed: modelSeed });
+  const run = await openRun(runDir, { dataRoot });
   try {
-    const best = loadBestWeights(runDir, model);
-    process.stderr.write(`model: ${name}, best epoch ${best.epoch} (valid AUC ${best.valid.auc.toFixed(6)}); predicting ${test.rows.toLocaleString('en-US')} test rows\n`);
-    const scores = await predict(model, test, { batchSize, progress: true });
+    const test = await loadSplit(run.dataRoot, 'test', { seqLen: run.seqLen });
+    if (!test.id) throw new MmctrError(`${run.dataRoot}: test.parquet has no ID column; a submission needs it`);
+    process.stderr.write(`model: ${run.name}, best epoch ${run.best.epoch} (valid AUC ${run.best.valid.auc.toFixed(6)}); predicting ${test.rows.toLocaleString('en-US')} test rows\n`);
+    const scores = await predict(run.model, test, { batchSize, progress: true });
     const files = writeSubmission(test.id, scores, {
       outDir: opts.out ?? path.join(runDir, 'submission'),
       experimentId: opts.id ?? path.basename(path.resolve(runDir)),
@@ -60,8 +47,15 @@ export async function runPredict(opts: PredictCommandOptions): Promise<void> {
     });
     process.stdout.write(`${files.csvPath} (${files.rows.toLocaleString('en-US')} rows, column ${files.column})\n${files.zipPath}\n`);
   } finally {
-    model.dispose();
+    run.model.dispose();
   }
+}
+
+/** --batch-size: rows per forward pass, default 2048. */
+export function parseBatchSize(value: string | undefined): number {
+  const batchSize = value !== undefined ? Number(value) : 2048;
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new MmctrError(`--batch-size ${value}: expected a positive integer`);
+  return batchSize;
 }
 
 export function register(program: Command): void {

@@ -14,3 +14,4 @@ export {
   type Scores,
 } from './metrics';
 export { sortFloats, type FloatArray } from './sortFloats';
+export { COMBINE_MODES, EnsembleError, combinePredictions, normaliseWeights, type CombineMode, type CombineOptions } from './ensemble';

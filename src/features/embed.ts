@@ -8,13 +8,15 @@
  *                                                                 whitening before/after) ─► content vectors ─┐
  * item_seq ─► distinct histories ─► Word2Vec (SGNS) ─► collaborative vectors ───────────────────────────────► fuse
  * ```
- * Written under `outDir`: `MicroLens_1M_x1/item_info.parquet` (so `outDir` reads as a data root for item_info) and
- * `embed.json` (the spec, explained variances, timings).
+ * Written under `outDir`: `MicroLens_1M_x1/item_info.parquet` and `embed.json` (the spec, explained variances,
+ * timings); the data root's other tables (and `oracle/`) are linked beside them (src/data/linkRoot.ts), so `outDir`
+ * is a data root any model trains on (`mmctr train --data <outDir>`).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadItemFeatures, loadItemSequences } from '../data/load';
 import { MICROLENS_DIMS, type ItemFeatures, type ItemSequences } from '../data/schema';
+import { linkDataRoot } from '../data/linkRoot';
 import { writeTable } from '../data/write';
 import { peakRssMiB, releaseMemory } from '../util/memory';
 import { progress } from '../util/progress';
@@ -28,7 +30,7 @@ import {
   type ModalityName,
 } from './content';
 import { coWatchCommunities, DEFAULT_COMMUNITY_OPTIONS, userHistories, type Communities } from './communities';
-import { AUTO_TOPIC_KS, CLUSTER_SEED, COLLABORATIVE_SOURCES, DEFAULT_FUSE_OPTIONS, fuseVectors, validateClusterOptions, type FuseOptions, type FusedClusters } from './fuse';
+import { AUTO_TOPIC_KS, CLUSTER_SEED, COLLABORATIVE_SOURCES, DEFAULT_CLUSTER_WEIGHT, DEFAULT_FUSE_OPTIONS, fuseVectors, validateClusterOptions, type FuseOptions, type FusedClusters } from './fuse';
 import { chooseK, sphericalKMeans } from './kmeans';
 import {
   FeatureError,
@@ -105,6 +107,19 @@ export const DEFAULT_EMBED_SPEC: Readonly<EmbedSpec> = Object.freeze({
   fusion: {},
   title: {},
   outputScale: 'unit-rms' as OutputScale,
+});
+
+/**
+ * The `communities` recipe (`mmctr embed --recipe communities`) as a spec: modality-balanced content whitened up to
+ * its eigengap ‖ Word2Vec's (window 20) least-squares residual on it ‖ a one-hot of the co-watching communities, at
+ * the strategy's own scale. The best table measured on data/small (bench/results/oracleGap.md, fused-cowatch-signal).
+ */
+export const COMMUNITIES_RECIPE: Readonly<Partial<EmbedSpec>> = Object.freeze({
+  strategy: 'fuse' as EmbedStrategy,
+  content: { balance: true, whiten: 'signal' as const },
+  word2vec: { window: 20 },
+  fusion: { mode: 'concat' as const, collaborative: 'residual' as const, clusters: { k: 'auto' as const, weight: DEFAULT_CLUSTER_WEIGHT, method: 'cowatch' as const } },
+  outputScale: 'as-is' as OutputScale,
 });
 
 /** The items of a data root, as the strategies need them. */
@@ -507,6 +522,8 @@ export interface EmbedOptions extends ComputeEmbeddingOptions {
   spec?: Partial<EmbedSpec>;
   /** Run the loaders' value checks. Default true. */
   validate?: boolean;
+  /** Link the data root's other tables into outDir, making it a data root. Default true. */
+  linkData?: boolean;
 }
 
 export interface EmbedReport extends Omit<EmbedResult, 'vectors'> {
@@ -514,6 +531,8 @@ export interface EmbedReport extends Omit<EmbedResult, 'vectors'> {
   outDir: string;
   /** The item_info file written. */
   file: string;
+  /** Tables (and oracle/) of the data root linked into outDir. */
+  linked: string[];
   items: number;
   peakRssMiB: number;
   totalSeconds: number;
@@ -544,12 +563,14 @@ export async function embed(opts: EmbedOptions): Promise<EmbedReport> {
   ]);
   const { vectors: _vectors, ...rest } = result;
   void _vectors;
+  const linked = opts.linkData === false ? [] : linkDataRoot(opts.dataRoot, opts.outDir, ['item_info']);
   const report: EmbedReport = {
     ...rest,
     seconds: { load: loadSeconds, ...result.seconds, write: Math.round(performance.now() - t) / 1000 },
     dataRoot: opts.dataRoot,
     outDir: opts.outDir,
     file,
+    linked,
     items: inputs.numItems,
     peakRssMiB: Math.round(peakRssMiB()),
     totalSeconds: Math.round(performance.now() - t0) / 1000,

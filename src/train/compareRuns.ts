@@ -6,8 +6,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { oracleGap } from '../eval/metrics';
-import { type EvalRecord, type RunConfig, readJson, readMetrics, runPath } from './runFolder';
+import { type EvalRecord, type RunConfig, readJson, readMetrics, readOracleAuc, runPath } from './runFolder';
+
+export { readOracleAuc };
 import type { TrainResult } from './trainer';
+import { ENSEMBLE_FILE, readEnsemble } from './ensembleRun';
 
 export interface RunRow {
   run: string;
@@ -27,21 +30,18 @@ export interface RunRow {
   backend: string;
 }
 
-/** The valid oracle AUC of a synthetic data root, from its ground_truth.json (`oracleAuc.valid`); null when absent. */
-export function readOracleAuc(file: string): number | null {
-  if (!fs.existsSync(file)) return null;
-  const gt = readJson<{ oracleAuc?: { valid?: number } }>(file);
-  const v = gt.oracleAuc?.valid;
-  return typeof v === 'number' && Number.isFinite(v) ? v : null;
+/** A training run (config.json) or an ensemble (ensemble.json, `mmctr ensemble`). */
+function isRunFolder(dir: string): boolean {
+  return fs.existsSync(runPath(dir, 'config')) || fs.existsSync(path.join(dir, ENSEMBLE_FILE));
 }
 
-/** Sub-folders of `runsDir` holding a config.json (a run), or `runsDir` itself when it is one. */
+/** Sub-folders of `runsDir` holding a run or an ensemble, or `runsDir` itself when it is one. */
 export function findRuns(runsDir: string): string[] {
-  if (fs.existsSync(runPath(runsDir, 'config'))) return [runsDir];
+  if (isRunFolder(runsDir)) return [runsDir];
   if (!fs.existsSync(runsDir)) return [];
   return fs
     .readdirSync(runsDir, { withFileTypes: true })
-    .filter((d) => d.isDirectory() && fs.existsSync(runPath(path.join(runsDir, d.name), 'config')))
+    .filter((d) => d.isDirectory() && isRunFolder(path.join(runsDir, d.name)))
     .map((d) => path.join(runsDir, d.name))
     .sort();
 }
@@ -50,6 +50,7 @@ export function findRuns(runsDir: string): string[] {
 export function compareRuns(runDirs: string[], oracleFile?: string): RunRow[] {
   const fixedOracle = oracleFile !== undefined ? readOracleAuc(oracleFile) : undefined;
   const rows = runDirs.map((dir): RunRow => {
+    if (!fs.existsSync(runPath(dir, 'config')) && fs.existsSync(path.join(dir, ENSEMBLE_FILE))) return ensembleRow(dir, fixedOracle);
     const config = readJson<RunConfig>(runPath(dir, 'config'));
     const finished = fs.existsSync(runPath(dir, 'result'));
     const result = finished ? readJson<TrainResult>(runPath(dir, 'result')) : null;
@@ -78,6 +79,28 @@ export function compareRuns(runDirs: string[], oracleFile?: string): RunRow[] {
     };
   });
   return rows.sort((a, b) => (b.auc ?? -1) - (a.auc ?? -1));
+}
+
+/** An ensemble folder as a row: model 'ensemble', preset '<combine> mean of <n>', params summed over the members. */
+function ensembleRow(dir: string, fixedOracle: number | null | undefined): RunRow {
+  const e = readEnsemble(dir);
+  const oracleAuc = fixedOracle !== undefined ? fixedOracle : e.oracleAuc;
+  return {
+    run: path.basename(dir),
+    model: 'ensemble',
+    preset: `${e.combine} mean of ${e.members.length}`,
+    params: e.members.reduce((s, m) => s + m.params, 0),
+    status: 'finished',
+    epochs: 0,
+    bestEpoch: null,
+    auc: e.valid.auc,
+    logloss: e.valid.logloss,
+    gauc: e.valid.gauc,
+    oracleAuc,
+    gap: oracleAuc !== null ? oracleGap(e.valid.auc, oracleAuc).gap : null,
+    samplesPerSecond: null,
+    backend: e.backend,
+  };
 }
 
 function bestOf(history: EvalRecord[]): { epoch: number; valid: EvalRecord['valid'] } | null {

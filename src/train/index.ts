@@ -43,3 +43,5 @@ export {
 } from './runFolder';
 export { compareRuns, findRuns, formatRunTable, readOracleAuc, type RunRow } from './compareRuns';
 export { itemTableFromInfo, loadTrainingData, type TrainingData } from './data';
+export { openRun, type OpenedRun } from './openRun';
+export { ENSEMBLE_FILE, EnsembleRunError, readEnsemble, runEnsemble, type EnsembleMember, type EnsembleOptions, type EnsembleRecord } from './ensembleRun';

@@ -118,6 +118,14 @@ export function readJson<T>(file: string): T {
   }
 }
 
+/** The valid oracle AUC of a synthetic data root, from its ground_truth.json (`oracleAuc.valid`); null when absent. */
+export function readOracleAuc(file: string): number | null {
+  if (!fs.existsSync(file)) return null;
+  const gt = readJson<{ oracleAuc?: { valid?: number } }>(file);
+  const v = gt.oracleAuc?.valid;
+  return typeof v === 'number' && Number.isFinite(v) ? v : null;
+}
+
 export function writeMetrics(runDir: string, history: EvalRecord[]): void {
   writeBytesAtomic(runPath(runDir, 'metrics'), history.map((r) => `${JSON.stringify(r)}\n`).join(''));
 }

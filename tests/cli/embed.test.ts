@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { captureStdout, runCli } from '../helpers/cli';
 import { MmctrError } from '../../src/errors';
 import { parseEmbedOptions, register } from '../../src/cli/embed';
+import { COMMUNITIES_RECIPE, resolveEmbedSpec } from '../../src/features/embed';
 import { loadItemInfo } from '../../src/data/load';
 
 const ROOT = path.resolve(__dirname, '../../data/tiny');
@@ -71,6 +72,31 @@ describe('mmctr embed', () => {
     expect(() => parseEmbedOptions({ data: ROOT, fusion: 'concat', clusters: 'auto', clusterMethod: 'louvain' })).toThrow(/--cluster-method louvain: expected one of kmeans, cowatch/);
     expect(() => parseEmbedOptions({ data: ROOT, fusion: 'concat', clusters: 'auto', topics: '24' })).toThrow(/--topics applies with --cluster-method cowatch/);
     expect(() => parseEmbedOptions({ data: ROOT, strategy: 'word2vec', collaborative: 'residual' })).toThrow(/apply to --strategy fuse/);
+  });
+
+  it('--recipe communities is its flags, and an explicit flag overrides the recipe', () => {
+    const recipe = parseEmbedOptions({ data: ROOT, recipe: 'communities' });
+    const flags = parseEmbedOptions({
+      data: ROOT,
+      strategy: 'fuse',
+      balance: true,
+      whiten: 'signal',
+      fusion: 'concat',
+      w2vWindow: '20',
+      collaborative: 'residual',
+      clusters: 'auto',
+      clusterMethod: 'cowatch',
+      outputScale: 'as-is',
+    });
+    expect(recipe).toEqual(flags);
+    // the library's spec of the recipe (what the notebooks use) resolves to the same settings
+    expect(resolveEmbedSpec(recipe.spec)).toEqual(resolveEmbedSpec(COMMUNITIES_RECIPE));
+    expect(resolveEmbedSpec(recipe.spec)).not.toEqual(resolveEmbedSpec({}));
+    expect(recipe.spec.fusion?.clusters).toMatchObject({ k: 'auto', method: 'cowatch' });
+    const over = parseEmbedOptions({ data: ROOT, recipe: 'communities', w2vWindow: '5', clusters: '16' });
+    expect(over.spec.word2vec?.window).toBe(5);
+    expect(over.spec.fusion?.clusters?.k).toBe(16);
+    expect(() => parseEmbedOptions({ data: ROOT, recipe: 'best' })).toThrow(/--recipe best: expected one of communities/);
   });
 
   it('runs with the cluster flags through commander', async () => {

@@ -113,47 +113,66 @@ export function topicMeanLatents(items: ItemTruth, numTopics: number): Float32Ar
 }
 
 /**
- * Unit vectors of the ridge estimate of each item's latent from an embedding (rows = items 1..N, width w):
- * ẑ = [e, 1] W with W = (XᵀX + λI)⁻¹ XᵀZ, λ = 1e-3 · trace(XᵀX) / (w + 1).
+ * The ridge map W [(w + 1) × D] of latents on item vectors, fit over the first n rows:
+ * W = (XᵀX + λI)⁻¹ XᵀZ with X = [e, 1] (row i = emb[i·w ..], its latent z[(i + 1)·D ..]), λ = 1e-3 · trace(XᵀX) / (w + 1).
+ */
+export function ridgeMap(emb: ArrayLike<number>, n: number, w: number, z: ArrayLike<number>, D: number): Float64Array {
+  const m = w + 1;
+  const xtx = new Float64Array(m * m);
+  const xtz = new Float64Array(m * D);
+  const row = new Float64Array(m);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < w; j++) row[j] = emb[i * w + j];
+    row[w] = 1;
+    for (let a = 0; a < m; a++) {
+      const ra = row[a];
+      for (let b = 0; b < m; b++) xtx[a * m + b] += ra * row[b];
+      for (let d = 0; d < D; d++) xtz[a * D + d] += ra * z[(i + 1) * D + d];
+    }
+  }
+  let tr = 0;
+  for (let a = 0; a < m; a++) tr += xtx[a * m + a];
+  for (let a = 0; a < m; a++) xtx[a * m + a] += (1e-3 * tr) / m;
+  const A = new Matrix(m, m);
+  const B = new Matrix(m, D);
+  for (let a = 0; a < m; a++) {
+    for (let b = 0; b < m; b++) A.set(a, b, xtx[a * m + b]);
+    for (let d = 0; d < D; d++) B.set(a, d, xtz[a * D + d]);
+  }
+  const W = solve(A, B);
+  const out = new Float64Array(m * D);
+  for (let a = 0; a < m; a++) for (let d = 0; d < D; d++) out[a * D + d] = W.get(a, d);
+  return out;
+}
+
+/** Row r of emb [· × w] through the ridge map W: [e_r, 1] W → out [D]. */
+export function applyRidgeMap(W: Float64Array, emb: ArrayLike<number>, r: number, w: number, D: number, out: Float64Array): void {
+  for (let d = 0; d < D; d++) {
+    let v = W[w * D + d];
+    for (let j = 0; j < w; j++) v += emb[r * w + j] * W[j * D + d];
+    out[d] = v;
+  }
+}
+
+/**
+ * Unit vectors of the ridge estimate of each item's latent from an embedding (rows = items 1..N, width w), fit over
+ * all items (`ridgeMap`), and the R² of the estimate.
  */
 export function latentsFromEmbedding(items: ItemTruth, emb: Float32Array, w: number): { zUnit: Float32Array; r2: number } {
   const n = items.n;
   const D = items.latentDim;
-  const xtx = new Float64Array((w + 1) * (w + 1));
-  const xtz = new Float64Array((w + 1) * D);
-  const row = new Float64Array(w + 1);
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j < w; j++) row[j] = emb[i * w + j];
-    row[w] = 1;
-    for (let a = 0; a <= w; a++) {
-      const ra = row[a];
-      for (let b = 0; b <= w; b++) xtx[a * (w + 1) + b] += ra * row[b];
-      for (let d = 0; d < D; d++) xtz[a * D + d] += ra * items.z[(i + 1) * D + d];
-    }
-  }
-  let tr = 0;
-  for (let a = 0; a <= w; a++) tr += xtx[a * (w + 1) + a];
-  for (let a = 0; a <= w; a++) xtx[a * (w + 1) + a] += (1e-3 * tr) / (w + 1);
-  const A = new Matrix(w + 1, w + 1);
-  const B = new Matrix(w + 1, D);
-  for (let a = 0; a <= w; a++) {
-    for (let b = 0; b <= w; b++) A.set(a, b, xtx[a * (w + 1) + b]);
-    for (let d = 0; d < D; d++) B.set(a, d, xtz[a * D + d]);
-  }
-  const W = solve(A, B);
+  const W = ridgeMap(emb, n, w, items.z, D);
   const zUnit = new Float32Array((n + 1) * D);
   const zh = new Float64Array(D);
   let ss = 0;
   let st = 0;
   for (let i = 0; i < n; i++) {
+    applyRidgeMap(W, emb, i, w, D, zh);
     let nrm = 0;
     for (let d = 0; d < D; d++) {
-      let v = W.get(w, d);
-      for (let j = 0; j < w; j++) v += emb[i * w + j] * W.get(j, d);
-      zh[d] = v;
-      nrm += v * v;
+      nrm += zh[d] * zh[d];
       const z = items.z[(i + 1) * D + d];
-      ss += (v - z) ** 2;
+      ss += (zh[d] - z) ** 2;
       st += z * z;
     }
     nrm = Math.sqrt(nrm) || 1;
