@@ -47,15 +47,14 @@ let tableNote = `the data root's own item_emb_d128 (${s.data})`;
 if (s.recipe !== 'none') {
   dataRoot = path.join(s.out, `data-${s.recipe}`);
   const t0 = Date.now();
-  if (!(hasFlag('--reuse') && existsSync(path.join(dataRoot, 'embed.json')))) {
-    cli(['embed', '--data', s.data, '--out', dataRoot, '--recipe', s.recipe, '--w2v-threads', '1', '--no-progress']);
-  }
-  tableNote = `\`mmctr embed --data ${s.data} --recipe ${s.recipe} --w2v-threads 1\` (${dataRoot}; ${((Date.now() - t0) / 1000).toFixed(0)} s this invocation)`;
+  const reused = hasFlag('--reuse') && existsSync(path.join(dataRoot, 'embed.json'));
+  if (!reused) cli(['embed', '--data', s.data, '--out', dataRoot, '--recipe', s.recipe, '--w2v-threads', '1', '--no-progress']);
+  tableNote = `\`mmctr embed --data ${s.data} --recipe ${s.recipe} --w2v-threads 1\` (${dataRoot}; ${reused ? 'built by an earlier invocation, reused' : `${((Date.now() - t0) / 1000).toFixed(0)} s`})`;
 }
 
 const members = s.seeds.map((seed) => path.join(s.out, `${s.model}-${s.preset}-s${seed}`));
 for (const [i, seed] of s.seeds.entries()) {
-  if (hasFlag('--reuse') && existsSync(runPath(members[i], 'result'))) continue;
+  if (hasFlag('--reuse') && existsSync(runPath(members[i], 'result'))) continue; // trained by an earlier invocation
   cli([
     'train', '--model', s.model, '--preset', s.preset, '--data', dataRoot, '--out', members[i], '--overwrite',
     '--epochs', s.epochs, '--batch-size', s.batchSize, '--lr', s.lr, '--patience', s.patience, '--emb-reg', s.embReg, '--seed', seed,

@@ -11,4 +11,11 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 const { main } = await import('../src/cli/main.ts');
-process.exitCode = await main(process.argv.slice(2));
+try {
+  process.exitCode = await main(process.argv.slice(2));
+} catch (err) {
+  // Known errors are printed by main() in one line. Anything else is a bug: print its stack once and exit here,
+  // before tfjs-wasm's own uncaught-exception handler rethrows it and Node prints the minified module source.
+  process.stderr.write(`mmctr: unexpected error (a bug; please report it with this stack)\n${err?.stack ?? err}\n`);
+  process.exit(70);
+}

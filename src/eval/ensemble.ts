@@ -6,8 +6,8 @@
  *
  * Averaging the logits is what the challenge's top teams did with their seeds and models: it keeps a member that is
  * confident at the extremes from being washed out, and for members that agree it changes nothing. Measured on
- * data/small (DIN, dinMatchSmall settings, the fused-cowatch-signal table; seeds 20242025, 1, 2): members 0.8446,
- * 0.8446, 0.8463 valid AUC; their logit mean 0.8484, their probability mean 0.8482.
+ * data/small (bench/results/ensemble.md: DIN dinMatchSmall, 5 seeds, the `communities` Task 1 table): members
+ * 0.8446–0.8463 valid AUC; the mean of their logits 0.8489, of their probabilities 0.8488.
  */
 import { MmctrError } from '../errors';
 

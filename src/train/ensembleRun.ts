@@ -16,10 +16,10 @@ import { loadSplit } from '../data/load';
 import type { InteractionSplit } from '../data/schema';
 import { MmctrError } from '../errors';
 import { type CombineMode, combinePredictions, normaliseWeights } from '../eval/ensemble';
-import { evaluate } from '../eval/metrics';
 import { predict } from '../eval/predict';
 import { DEFAULT_SCORE_COLUMN, type ScoreColumn, type SubmissionFiles, writeSubmission } from '../eval/submission';
 import { openRun } from './openRun';
+import { validMetricsOf } from './trainer';
 import { type ValidMetrics, readJson, readOracleAuc, runPath, writeJson } from './runFolder';
 
 export const ENSEMBLE_FILE = 'ensemble.json';
@@ -121,7 +121,7 @@ export async function runEnsemble(runDirs: readonly string[], opts: EnsembleOpti
         if (diff) throw new EnsembleRunError(`${dir} scores other valid rows than ${runDirs[0]} (${run.dataRoot} against ${members[0].dataRoot}: ${diff})`);
       } else valid0 = valid;
       const p = await predict(run.model, valid, { batchSize: opts.batchSize });
-      const e = evaluate(valid.label, p, valid.userId);
+      const e = validMetricsOf(valid, p);
       validPreds.push(p);
       members.push({
         run: dir,
@@ -131,7 +131,7 @@ export async function runEnsemble(runDirs: readonly string[], opts: EnsembleOpti
         dataRoot: run.dataRoot,
         weight: weights[m],
         bestEpoch: run.best.epoch,
-        valid: { auc: e.auc, logloss: e.logloss, gauc: e.gauc ?? null },
+        valid: e,
       });
       log(`${dir}: ${run.name}, best epoch ${run.best.epoch}, valid AUC ${e.auc.toFixed(6)}`);
       if (wantTest) {
@@ -150,7 +150,7 @@ export async function runEnsemble(runDirs: readonly string[], opts: EnsembleOpti
   }
   const names = runDirs.map(String);
   const validP = combinePredictions(validPreds, { mode: combine, weights: Array.from(weights), names });
-  const e = evaluate(valid0!.label!, validP, valid0!.userId);
+  const valid = validMetricsOf(valid0!, validP);
   let submission: SubmissionFiles | null = null;
   if (wantTest) {
     const testP = combinePredictions(testPreds, { mode: combine, weights: Array.from(weights), names });
@@ -165,7 +165,7 @@ export async function runEnsemble(runDirs: readonly string[], opts: EnsembleOpti
     version: 1,
     combine,
     members,
-    valid: { auc: e.auc, logloss: e.logloss, gauc: e.gauc ?? null },
+    valid,
     validRows: valid0!.rows,
     oracleAuc: opts.oracleAuc !== undefined ? opts.oracleAuc : readOracleAuc(path.join(members[0].dataRoot, 'oracle', 'ground_truth.json')),
     backend: opts.backend,

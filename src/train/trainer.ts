@@ -298,7 +298,11 @@ export async function train(model: CtrModel, data: TrainData, config: Partial<Tr
 
 /** AUC, logloss and gAUC by user_id on valid. */
 async function validMetrics(model: CtrModel, valid: InteractionSplit, batchSize: number): Promise<ValidMetrics> {
-  const probs = await predict(model, valid, { batchSize });
+  return validMetricsOf(valid, await predict(model, valid, { batchSize }));
+}
+
+/** AUC, logloss and gAUC by user_id of predictions for a labelled split; gAUC null where no user holds both labels. */
+export function validMetricsOf(valid: InteractionSplit, probs: Float32Array): ValidMetrics {
   const e = evaluate(valid.label!, probs);
   let gauc: number | null = null;
   try {

@@ -13,7 +13,8 @@ import { predict } from '../../src/eval/predict';
 import { readEnsemble } from '../../src/train/ensembleRun';
 import { openRun } from '../../src/train/openRun';
 import { readJson, runPath } from '../../src/train/runFolder';
-import type { TrainResult } from '../../src/train/trainer';
+import { type TrainResult, validMetricsOf } from '../../src/train/trainer';
+import type { InteractionSplit } from '../../src/data/schema';
 import { setProgressEnabled } from '../../src/util/progress';
 import { removeFixtures, writeFixture } from '../helpers/fixtures';
 
@@ -90,6 +91,15 @@ describe('mmctr ensemble', () => {
     expect(row).toMatch(/^same +ensemble +logit mean of 2 /);
     expect(row).toContain(rec.valid.auc.toFixed(5));
   }, 60_000);
+
+  it('gAUC is null, not an error, when no valid user holds both labels (one valid row per user, as in data/small)', () => {
+    const label = Uint8Array.from([0, 1, 0, 1]);
+    const probs = Float32Array.from([0.1, 0.8, 0.3, 0.6]);
+    const one = validMetricsOf({ label, userId: Int32Array.from([1, 2, 3, 4]) } as unknown as InteractionSplit, probs);
+    expect(one).toEqual({ auc: 1, logloss: expect.any(Number), gauc: null });
+    const two = validMetricsOf({ label, userId: Int32Array.from([1, 1, 2, 2]) } as unknown as InteractionSplit, probs);
+    expect(two.gauc).toBe(1);
+  });
 
   it('refuses runs that score other rows, too few runs, bad weights and an --out holding a run', async () => {
     await expect(quiet(() => runEnsembleCommand({ runs: `${run('din')},${path.join(tmp, 'other-din')}`, out: path.join(tmp, 'bad'), backend: 'cpu' }))).rejects.toThrow(
