@@ -80,7 +80,7 @@ describe('notebook UI (classic Notebook server + headless Chromium)', () => {
 
     const stdout = (await page.locator('.output_stdout').allInnerTexts()).join('\n');
     expect(stdout).toMatch(/model\s+valid AUC\s+logloss\s+gAUC\s+oracle AUC\s+gap/);
-    expect(stdout).toMatch(/DCN-DIN \+ fused emb\s+0\.\d{4}\s+0\.\d{4}/);
+    expect(stdout).toMatch(/DCN-DIN \+ Task 1 emb\s+0\.\d{4}\s+0\.\d{4}/);
 
     const figures = page.locator('.output_svg svg, .output_png img');
     const boxes: { w: number; h: number }[] = [];
