@@ -29,6 +29,8 @@ export interface EnsembleCommandOptions {
   submission?: boolean;
   batchSize?: string;
   backend?: string;
+  /** Progress bars on stderr (default true; --no-progress). */
+  progress?: boolean;
 }
 
 export async function runEnsembleCommand(opts: EnsembleCommandOptions): Promise<void> {
@@ -57,6 +59,7 @@ export async function runEnsembleCommand(opts: EnsembleCommandOptions): Promise<
     batchSize,
     backend: backend.name,
     log: (line) => process.stderr.write(`${line}\n`),
+    progress: opts.progress !== false,
   });
   const f = (x: number | null) => (x === null ? '-' : x.toFixed(5));
   const lines = [
@@ -82,6 +85,7 @@ export function register(program: Command): void {
     .option('--no-submission', 'evaluate on valid only: skip the test split and the submission')
     .option('--batch-size <n>', 'rows per forward pass (default 2048)')
     .option('--backend <name>', `force a backend: ${BACKEND_NAMES.join(' | ')}`)
+    .option('--no-progress', 'print no progress bars on stderr')
     .addHelpText('after', '\nExample: mmctr ensemble --runs runs/din-s1,runs/din-s2,runs/din-s3 --out runs/din-ens   →   runs/din-ens/{ensemble.json,submission/}')
     .action(async (opts: EnsembleCommandOptions) => runEnsembleCommand(opts));
 }

@@ -123,7 +123,7 @@ export function formatRunTable(rows: RunRow[]): string {
     f(r.gauc, 5),
     r.gap === null ? '-' : `${r.gap >= 0 ? '+' : ''}${r.gap.toFixed(5)}`,
     r.samplesPerSecond === null ? '-' : Math.round(r.samplesPerSecond).toLocaleString('en-US'),
-    `${r.bestEpoch ?? '-'}/${r.epochs}`,
+    r.bestEpoch === null && r.epochs === 0 ? '-' : `${r.bestEpoch ?? '-'}/${r.epochs}`, // '-': an ensemble, or no evaluation yet
     r.status,
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((row) => row[i].length)));

@@ -76,6 +76,8 @@ export interface EnsembleOptions {
   oracleAuc?: number | null;
   /** Progress lines (one per member and split). */
   log?: (line: string) => void;
+  /** Progress bars of the predictions on stderr. Default false. */
+  progress?: boolean;
 }
 
 export class EnsembleRunError extends MmctrError {}
@@ -120,7 +122,7 @@ export async function runEnsemble(runDirs: readonly string[], opts: EnsembleOpti
         const diff = sameRows(valid, valid0);
         if (diff) throw new EnsembleRunError(`${dir} scores other valid rows than ${runDirs[0]} (${run.dataRoot} against ${members[0].dataRoot}: ${diff})`);
       } else valid0 = valid;
-      const p = await predict(run.model, valid, { batchSize: opts.batchSize });
+      const p = await predict(run.model, valid, { batchSize: opts.batchSize, progress: opts.progress });
       const e = validMetricsOf(valid, p);
       validPreds.push(p);
       members.push({
@@ -141,7 +143,7 @@ export async function runEnsemble(runDirs: readonly string[], opts: EnsembleOpti
           const diff = sameRows(test, test0);
           if (diff) throw new EnsembleRunError(`${dir} scores other test rows than ${runDirs[0]} (${run.dataRoot} against ${members[0].dataRoot}: ${diff})`);
         } else test0 = test;
-        testPreds.push(await predict(run.model, test, { batchSize: opts.batchSize }));
+        testPreds.push(await predict(run.model, test, { batchSize: opts.batchSize, progress: opts.progress }));
         log(`${dir}: ${test.rows.toLocaleString('en-US')} test rows predicted`);
       }
     } finally {

@@ -88,7 +88,7 @@ describe('mmctr ensemble', () => {
     expect(rec.valid.logloss).toBeCloseTo(rec.members[0].valid.logloss, 6);
     const { out: table } = await quiet(async () => runCompare({ runs: path.join(tmp, 'runs') }));
     const row = table.split('\n').find((l) => l.startsWith('same '));
-    expect(row).toMatch(/^same +ensemble +logit mean of 2 /);
+    expect(row).toMatch(/^same +ensemble +logit mean of 2 .* - +finished$/);
     expect(row).toContain(rec.valid.auc.toFixed(5));
   }, 60_000);
 
