@@ -35,6 +35,7 @@ describe('mmctr main', () => {
     // the model trained on it, with the whole 128-d projection
     const config = readJson<RunConfig>(runPath(out, 'config'));
     expect([config.model.name, config.info.preset, config.info.dataRoot, config.model.config.pretrainedDim]).toEqual(['dcnDin', 'dcnDinSmall', task1, 128]);
+    expect(config.train.embeddingRegularizer).toBe(1e-3);
     const best = readJson<TrainResult>(runPath(out, 'result')).best!;
     expect(text).toContain(`DCN-DIN valid AUC ${best.valid.auc.toFixed(4)} vs oracle AUC`);
     expect(fs.readFileSync(path.join(out, 'submission', 'prediction.csv'), 'utf8').split('\n')[0]).toBe('ID,Task2');
@@ -47,6 +48,6 @@ describe('mmctr main', () => {
     await run('main', '--data', ROOT, '--out', out, '--item-emb', 'shipped', '--epochs', '1', '--no-progress');
     expect(stdout()).toContain('Task 1 skipped (--item-emb shipped)');
     const config = readJson<RunConfig>(runPath(out, 'config'));
-    expect([config.info.dataRoot, config.model.config.pretrainedDim]).toEqual([ROOT, 32]);
+    expect([config.info.dataRoot, config.model.config.pretrainedDim, config.train.embeddingRegularizer]).toEqual([ROOT, 32, 1e-6]);
   }, 120_000);
 });
