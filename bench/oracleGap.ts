@@ -37,11 +37,12 @@ import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'no
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import pl from 'nodejs-polars';
-import { fitPca, pcaTransform } from '../src/linalg/pca';
 import { MICROLENS_DIMS, microlensTables } from '../src/data/schema';
 import { selectBackend } from '../src/engine/backend';
 import { computeEmbedding, loadEmbedInputs, resolveEmbedSpec, type EmbedSpec } from '../src/features';
+import { buildContentTable, contentVectors } from '../src/features/embed';
+import { covariance } from '../src/features/pca';
+import { loadItemInfo } from '../src/data/load';
 import type { DinArgs } from '../src/models/din';
 import { createModel, presetArgs, type PresetName } from '../src/models/registry';
 import type { ItemTable } from '../src/models/types';
@@ -508,108 +509,77 @@ interface Ceilings {
 /**
  * How high a perfect model could go with content read from the item features rather than known, with the true
  * communities, and with the per-item bias given, absent, or learnt from the train rows as well as they tell it
- * (bench/lib/plantedCeiling.ts): model-free ceilings of a pipeline on this folder. Cached in the folder's cache
- * directory (the raw read-out solves two 1793² systems: about 2 min on 2 cores).
+ * (bench/lib/plantedCeiling.ts): model-free ceilings of a pipeline on this folder. Computed by `prepareCeilings`
+ * before the first write and cached in the folder's cache directory.
  */
-function ceilingNote(dataRoot: string, oracle: number): string[] {
-  if (!existsSync(path.join(dataRoot, 'oracle', 'item_truth.parquet'))) return [];
-  const files = [`v3:${RAW_PCA_DIM}`, 'oracle/item_truth.parquet', 'item_feature.parquet', 'MicroLens_1M_x1/item_info.parquet', 'MicroLens_1M_x1/train.parquet', 'MicroLens_1M_x1/valid.parquet'];
-  const key = files.map((f) => (f.startsWith('v3:') ? f : `${f}:${statSync(path.join(dataRoot, f)).size}:${Math.round(statSync(path.join(dataRoot, f)).mtimeMs)}`)).join(',');
-  const file = path.join(cacheDirOf(dataRoot), 'ceilings.json');
-  let c: Ceilings | null = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Ceilings) : null;
-  if (!c || c.key !== key) {
-    const t0 = performance.now();
-    process.stderr.write(`${dataRoot}: computing the content/bias ceilings (about 2 min at small scale)\n`);
-    const withLatents = (latentUnit: Float64Array, r2: number) => ({
-      r2,
-      trueBias: plantedAuc(dataRoot, { latentUnit }),
-      noBias: plantedAuc(dataRoot, { latentUnit, bias: false }),
-      learntBias: plantedAuc(dataRoot, { latentUnit, bias: estimatedBias(dataRoot, { latentUnit }).bias }),
-    });
-    const emb = shippedItemEmb(dataRoot);
-    const fromEmb = ridgeLatents(dataRoot, emb.vectors, emb.width);
-    const raw = rawContentPca(dataRoot, RAW_PCA_DIM);
-    const fromRaw = ridgeLatents(dataRoot, raw, RAW_PCA_DIM, 2);
-    const learnt = estimatedBias(dataRoot);
-    const fromRows = estimatedBias(dataRoot, { levels: false });
-    c = {
-      key,
-      itemEmb: withLatents(fromEmb.latentUnit, fromEmb.r2),
-      raw: withLatents(fromRaw.latentUnit, fromRaw.r2),
-      trueLatents: { learntBias: plantedAuc(dataRoot, { bias: learnt.bias }), biasCorrelation: learnt.correlation, rowsOnlyCorrelation: fromRows.correlation },
-      seconds: Math.round((performance.now() - t0) / 1000),
-    };
-    mkdirSync(path.dirname(file), { recursive: true });
-    writeFileSync(file, `${JSON.stringify(c, null, 2)}\n`);
+const ceilings = new Map<string, { c: Ceilings; file: string }>();
+
+/** Computes (or reads from the cache) the ceilings of every synthetic folder the results will hold. */
+async function prepareCeilings(dataRoots: readonly string[]): Promise<void> {
+  for (const dataRoot of dataRoots) {
+    if (ceilings.has(dataRoot) || !existsSync(path.join(dataRoot, 'oracle', 'item_truth.parquet'))) continue;
+    const files = ['oracle/item_truth.parquet', 'item_feature.parquet', 'MicroLens_1M_x1/item_info.parquet', 'MicroLens_1M_x1/train.parquet', 'MicroLens_1M_x1/valid.parquet'];
+    const key = [CEILINGS_VERSION, ...files.map((f) => `${f}:${statSync(path.join(dataRoot, f)).size}:${Math.round(statSync(path.join(dataRoot, f)).mtimeMs)}`)].join(',');
+    const file = path.join(cacheDirOf(dataRoot), 'ceilings.json');
+    let c: Ceilings | null = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Ceilings) : null;
+    if (!c || c.key !== key) {
+      const t0 = performance.now();
+      process.stderr.write(`${dataRoot}: computing the content/bias ceilings (under a minute at small scale)\n`);
+      const withLatents = (latentUnit: Float64Array, r2: number) => ({
+        r2,
+        trueBias: plantedAuc(dataRoot, { latentUnit }),
+        noBias: plantedAuc(dataRoot, { latentUnit, bias: false }),
+        learntBias: plantedAuc(dataRoot, { latentUnit, bias: estimatedBias(dataRoot, { latentUnit }).bias }),
+      });
+      const w = MICROLENS_DIMS.itemEmbDim;
+      // Item vectors as [N × w], row i − 1 = item i (the loaders' tables have the padding row 0 first).
+      const shipped = (await loadItemInfo(dataRoot)).itemEmb.data.subarray(w);
+      const fromEmb = ridgeLatents(dataRoot, shipped, w);
+      const inputs = await loadEmbedInputs(dataRoot, { sequences: false });
+      const { table } = buildContentTable(inputs.features, ['text', 'image']);
+      const stats = covariance({ data: table.data, rows: table.rows, cols: table.width });
+      const raw = contentVectors(inputs, table, stats, { balance: true, dim: RAW_PCA_DIM }).vectors.subarray(RAW_PCA_DIM);
+      const fromRaw = ridgeLatents(dataRoot, raw, RAW_PCA_DIM, 2);
+      const learnt = estimatedBias(dataRoot);
+      const fromRows = estimatedBias(dataRoot, { levels: false });
+      c = {
+        key,
+        itemEmb: withLatents(fromEmb.latentUnit, fromEmb.r2),
+        raw: withLatents(fromRaw.latentUnit, fromRaw.r2),
+        trueLatents: { learntBias: plantedAuc(dataRoot, { bias: learnt.bias }), biasCorrelation: learnt.correlation, rowsOnlyCorrelation: fromRows.correlation },
+        seconds: Math.round((performance.now() - t0) / 1000),
+      };
+      mkdirSync(path.dirname(file), { recursive: true });
+      writeFileSync(file, `${JSON.stringify(c, null, 2)}\n`);
+    }
+    ceilings.set(dataRoot, { c, file });
   }
+}
+
+/** The ceilings note of a folder (see `prepareCeilings`). */
+function ceilingNote(dataRoot: string, oracle: number): string[] {
+  const known = ceilings.get(dataRoot);
+  if (!known) return [];
+  const { c, file } = known;
   const f = (x: number) => `${x.toFixed(4)} (gap ${(oracle - x).toFixed(4)})`;
   const bar = oracle - BAR_GAP;
   const best = Math.max(c.raw.learntBias, c.itemEmb.learntBias);
   return [
     `${dataRoot}: model-free ceilings of a pipeline (the planted click function with the true communities, a perfect model; bench/lib/plantedCeiling.ts, computed in ${c.seconds} s, cached in ${file}). ` +
       `Content read by ridge regression on the true latents from the shipped item_emb_d128 (in-sample, R² ${c.itemEmb.r2.toFixed(3)}): with the true per-item bias ${f(c.itemEmb.trueBias)}, without it ${f(c.itemEmb.noBias)}, with the bias learnt from the train rows ${f(c.itemEmb.learntBias)}. ` +
-      `From the top ${RAW_PCA_DIM} principal components of the modality-balanced raw text ‖ image features (2-fold: no item's own latent in its read-out; R² ${c.raw.r2.toFixed(3)}): ${f(c.raw.trueBias)}, ${f(c.raw.noBias)}, ${f(c.raw.learntBias)}. ` +
+      `From the top ${RAW_PCA_DIM} principal components of the modality-balanced raw text ‖ image features (the project's content PCA, \`balance\`; 2-fold: no item's own latent in its read-out; R² ${c.raw.r2.toFixed(3)}): ${f(c.raw.trueBias)}, ${f(c.raw.noBias)}, ${f(c.raw.learntBias)}. ` +
       `True latents with the bias learnt: ${f(c.trueLatents.learntBias)}. The learnt bias is the MAP estimate per item from its train rows, every other input of the logit known, under a prior fit to what likes_level and popularity show of it (correlation ${c.trueLatents.biasCorrelation.toFixed(3)} with the true bias; from the train rows alone ${c.trueLatents.rowsOnlyCorrelation.toFixed(3)}): a model learns the bias from item_id and likes_level at best this well. ` +
       `Linear read-outs: one that used the topic clusters of the latents could read the content a little better. Bar (c) needs ${bar.toFixed(4)}: ${best >= bar ? `a perfect model reaches it with content read from the features (best ${best.toFixed(4)}), by a margin of ${(best - bar).toFixed(4)} that a learnt model must not lose` : `not even a perfect model reaches it with content read from the features (best ${best.toFixed(4)})`}.`,
   ];
 }
 
-/** The data root's own item_emb_d128 as [N × 128] (row i − 1 = item i). */
-function shippedItemEmb(dataRoot: string): { vectors: Float32Array; width: number } {
-  const df = pl.readParquet(path.join(dataRoot, 'MicroLens_1M_x1', 'item_info.parquet'), { columns: ['item_id', 'item_emb_d128'] });
-  const ids = df.getColumn('item_id').toArray() as number[];
-  const rows = df.getColumn('item_emb_d128').toArray() as unknown as ArrayLike<number>[];
-  const width = MICROLENS_DIMS.itemEmbDim;
-  const n = Math.max(...ids);
-  const vectors = new Float32Array(n * width);
-  ids.forEach((id, r) => {
-    if (id > 0) vectors.set(Array.from(rows[r]), (id - 1) * width);
-  });
-  return { vectors, width };
-}
-
-/** Principal components kept of the raw content for the out-of-sample read-out: the 24 latent directions and room. */
-const RAW_PCA_DIM = 256;
-
 /**
- * The raw [text ‖ image] features of item_feature.parquet, each modality divided by the root of its mean
- * per-coordinate variance (so both weigh the same), reduced to their top k principal components: [N × k], row
- * i − 1 = item i. Unsupervised (the latents play no part); with 1792 raw columns and 2000 items per fold a direct
- * ridge fit would overfit instead (measured: held-out R² 0.48).
+ * Principal components kept of the raw content for the out-of-sample read-out: the 24 latent directions and room.
+ * A direct ridge fit on the 1792 raw columns with 2000 items per fold overfits instead (measured: held-out R² 0.48).
  */
-function rawContentPca(dataRoot: string, k: number): Float32Array {
-  const df = pl.readParquet(path.join(dataRoot, 'item_feature.parquet'), { columns: ['item_id', 'txt_emb_BERT', 'img_emb_CLIPRN50'] });
-  const ids = df.getColumn('item_id').toArray() as number[];
-  const text = df.getColumn('txt_emb_BERT').toArray() as unknown as ArrayLike<number>[];
-  const image = df.getColumn('img_emb_CLIPRN50').toArray() as unknown as ArrayLike<number>[];
-  const [dt, di] = [text[0].length, image[0].length];
-  const width = dt + di;
-  const n = Math.max(...ids);
-  const data = new Float32Array(n * width);
-  ids.forEach((id, r) => {
-    data.set(Array.from(text[r]), (id - 1) * width);
-    data.set(Array.from(image[r]), (id - 1) * width + dt);
-  });
-  const meanVariance = (c0: number, c1: number): number => {
-    let v = 0;
-    for (let c = c0; c < c1; c++) {
-      let s = 0;
-      let ss = 0;
-      for (let i = 0; i < n; i++) {
-        const x = data[i * width + c];
-        s += x;
-        ss += x * x;
-      }
-      v += ss / n - (s / n) ** 2;
-    }
-    return v / (c1 - c0);
-  };
-  const scale = new Float64Array(width);
-  scale.fill(1 / Math.sqrt(meanVariance(0, dt)), 0, dt);
-  scale.fill(1 / Math.sqrt(meanVariance(dt, width)), dt, width);
-  const x = { data, rows: n, cols: width };
-  return pcaTransform(x, fitPca(x, { k, scale }));
-}
+const RAW_PCA_DIM = 256;
+/** Bumped when what the ceilings compute changes, so that cached ones are recomputed. */
+const CEILINGS_VERSION = 'v4';
 
 /** Runs still improving at the epoch cap: their AUC is limited by optimiser steps as much as by rows. */
 function capNote(rows: readonly Row[]): string[] {
@@ -651,6 +621,7 @@ async function main(): Promise<void> {
     });
   };
 
+  await prepareCeilings([...new Set([root, ...(previous?.rows ?? []).map((r) => String(r.data))])]);
   if (args.report) {
     write();
     return;

@@ -195,14 +195,23 @@ function levelPrior(root: string): { mean: Float64Array; variance: number } {
   return { mean, variance: rss / (n - 1) };
 }
 
+/** Pearson correlation of a[1..n) and b[1..n) (row 0 is padding). */
 function correlation(a: Float64Array, b: Float64Array, n: number): number {
+  let ma = 0;
+  let mb = 0;
+  for (let i = 1; i < n; i++) {
+    ma += a[i];
+    mb += b[i];
+  }
+  ma /= n - 1;
+  mb /= n - 1;
   let sab = 0;
   let saa = 0;
   let sbb = 0;
   for (let i = 1; i < n; i++) {
-    sab += a[i] * b[i];
-    saa += a[i] ** 2;
-    sbb += b[i] ** 2;
+    sab += (a[i] - ma) * (b[i] - mb);
+    saa += (a[i] - ma) ** 2;
+    sbb += (b[i] - mb) ** 2;
   }
   return sab / Math.sqrt(saa * sbb);
 }

@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { MmctrError } from '../errors';
 import { BACKEND_NAMES, parseBackendName, selectBackend } from '../engine/backend';
-import { COMBINE_MODES, type CombineMode } from '../eval/ensemble';
+import { COMBINE_MODES, EnsembleError, normaliseWeights, type CombineMode } from '../eval/ensemble';
 import { DEFAULT_SCORE_COLUMN } from '../eval/submission';
 import { compareRuns, formatRunTable } from '../train/compareRuns';
 import { runEnsemble } from '../train/ensembleRun';
@@ -39,13 +39,13 @@ export async function runEnsembleCommand(opts: EnsembleCommandOptions): Promise<
   if (!opts.out) throw new MmctrError('--out <dir> is required (the ensemble folder to write)');
   const combine = (opts.combine ?? 'logit') as CombineMode;
   if (!COMBINE_MODES.includes(combine)) throw new MmctrError(`--combine ${opts.combine}: expected one of ${COMBINE_MODES.join(', ')}`);
-  let weights: number[] | undefined;
-  if (opts.weights !== undefined) {
-    weights = opts.weights.split(',').map((s) => Number(s.trim()));
-    if (weights.length !== runs.length) throw new MmctrError(`--weights ${opts.weights}: ${weights.length} weights for ${runs.length} runs`);
-    if (weights.some((w) => !(Number.isFinite(w) && w >= 0)) || !weights.some((w) => w > 0)) {
-      throw new MmctrError(`--weights ${opts.weights}: expected numbers ≥ 0, not all 0`);
-    }
+  const weights = opts.weights?.split(',').map((s) => Number(s.trim()));
+  // Checked here, before any model is loaded, by the same rule the combination applies.
+  try {
+    normaliseWeights(runs.length, weights);
+  } catch (err) {
+    if (err instanceof EnsembleError) throw new MmctrError(`--weights ${opts.weights}: ${err.message}`);
+    throw err;
   }
   const batchSize = parseBatchSize(opts.batchSize);
   const backend = await selectBackend(opts.backend !== undefined ? { force: parseBackendName(opts.backend, '--backend'), forceLabel: '--backend' } : {});

@@ -7,10 +7,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { oracleGap } from '../eval/metrics';
 import { type EvalRecord, type RunConfig, readJson, readMetrics, readOracleAuc, runPath } from './runFolder';
-
-export { readOracleAuc };
 import type { TrainResult } from './trainer';
 import { ENSEMBLE_FILE, readEnsemble } from './ensembleRun';
+
+export { readOracleAuc };
 
 export interface RunRow {
   run: string;
@@ -30,9 +30,14 @@ export interface RunRow {
   backend: string;
 }
 
-/** A training run (config.json) or an ensemble (ensemble.json, `mmctr ensemble`). */
+/** An ensemble folder (ensemble.json, `mmctr ensemble`) that is not a training run. */
+function isEnsembleFolder(dir: string): boolean {
+  return !fs.existsSync(runPath(dir, 'config')) && fs.existsSync(path.join(dir, ENSEMBLE_FILE));
+}
+
+/** A training run (config.json) or an ensemble. */
 function isRunFolder(dir: string): boolean {
-  return fs.existsSync(runPath(dir, 'config')) || fs.existsSync(path.join(dir, ENSEMBLE_FILE));
+  return fs.existsSync(runPath(dir, 'config')) || isEnsembleFolder(dir);
 }
 
 /** Sub-folders of `runsDir` holding a run or an ensemble, or `runsDir` itself when it is one. */
@@ -50,7 +55,7 @@ export function findRuns(runsDir: string): string[] {
 export function compareRuns(runDirs: string[], oracleFile?: string): RunRow[] {
   const fixedOracle = oracleFile !== undefined ? readOracleAuc(oracleFile) : undefined;
   const rows = runDirs.map((dir): RunRow => {
-    if (!fs.existsSync(runPath(dir, 'config')) && fs.existsSync(path.join(dir, ENSEMBLE_FILE))) return ensembleRow(dir, fixedOracle);
+    if (isEnsembleFolder(dir)) return ensembleRow(dir, fixedOracle);
     const config = readJson<RunConfig>(runPath(dir, 'config'));
     const finished = fs.existsSync(runPath(dir, 'result'));
     const result = finished ? readJson<TrainResult>(runPath(dir, 'result')) : null;

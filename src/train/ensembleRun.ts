@@ -8,12 +8,12 @@
  * ```
  * Members may come from different data roots (e.g. one trained on a Task 1 table, one on the shipped item_emb) as
  * long as they score the same valid and test rows: the labels, user ids and test IDs are compared, not the paths.
- * One member is in memory at a time.
+ * One model is in memory at a time; members reading the same split files share them once loaded.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { loadSplit } from '../data/load';
-import type { InteractionSplit } from '../data/schema';
+import { type InteractionSplit, microlensTables } from '../data/schema';
 import { MmctrError } from '../errors';
 import { type CombineMode, combinePredictions, normaliseWeights } from '../eval/ensemble';
 import { predict } from '../eval/predict';
@@ -113,10 +113,19 @@ export async function runEnsemble(runDirs: readonly string[], opts: EnsembleOpti
   const members: EnsembleMember[] = [];
   let valid0: InteractionSplit | null = null;
   let test0: InteractionSplit | null = null;
+  // Members that read the same split file (the same data root, or roots `mmctr embed` linked to it) with the same
+  // history length share it: loaded once.
+  const splits = new Map<string, Promise<InteractionSplit>>();
+  const split = (root: string, name: 'valid' | 'test', seqLen: number) => {
+    const file = path.join(root, microlensTables()[name].path);
+    const key = JSON.stringify([fs.existsSync(file) ? fs.realpathSync(file) : path.resolve(file), seqLen]);
+    if (!splits.has(key)) splits.set(key, loadSplit(root, name, { seqLen }));
+    return splits.get(key)!;
+  };
   for (const [m, dir] of runDirs.entries()) {
     const run = await openRun(dir);
     try {
-      const valid = await loadSplit(run.dataRoot, 'valid', { seqLen: run.seqLen });
+      const valid = await split(run.dataRoot, 'valid', run.seqLen);
       if (!valid.label) throw new EnsembleRunError(`${run.dataRoot}: valid.parquet has no label column; an ensemble is evaluated on it`);
       if (valid0) {
         const diff = sameRows(valid, valid0);
@@ -137,7 +146,7 @@ export async function runEnsemble(runDirs: readonly string[], opts: EnsembleOpti
       });
       log(`${dir}: ${run.name}, best epoch ${run.best.epoch}, valid AUC ${e.auc.toFixed(6)}`);
       if (wantTest) {
-        const test = await loadSplit(run.dataRoot, 'test', { seqLen: run.seqLen });
+        const test = await split(run.dataRoot, 'test', run.seqLen);
         if (!test.id) throw new EnsembleRunError(`${run.dataRoot}: test.parquet has no ID column; a submission needs it`);
         if (test0) {
           const diff = sameRows(test, test0);

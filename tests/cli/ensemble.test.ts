@@ -106,7 +106,8 @@ describe('mmctr ensemble', () => {
       /other-din scores other valid rows than .*din \(.* against .*: 60 rows against 80\)/,
     );
     await expect(runEnsembleCommand({ runs: run('din'), out: path.join(tmp, 'bad') })).rejects.toThrow(/at least two run folders/);
-    await expect(runEnsembleCommand({ runs: `${run('din')},${run('dcn')}`, out: path.join(tmp, 'bad'), weights: '1' })).rejects.toThrow(/1 weights for 2 runs/);
+    await expect(runEnsembleCommand({ runs: `${run('din')},${run('dcn')}`, out: path.join(tmp, 'bad'), weights: '1' })).rejects.toThrow(/--weights 1: 1 weights for 2 members/);
+    await expect(runEnsembleCommand({ runs: `${run('din')},${run('dcn')}`, out: path.join(tmp, 'bad'), weights: '1,x' })).rejects.toThrow(/--weights 1,x: weight 2 is NaN/);
     await expect(runEnsembleCommand({ runs: `${run('din')},${run('dcn')}`, out: path.join(tmp, 'bad'), combine: 'max' })).rejects.toThrow(/logit \| prob|logit, prob/);
     await expect(quiet(() => runEnsembleCommand({ runs: `${run('din')},${run('dcn')}`, out: run('din'), backend: 'cpu' }))).rejects.toThrow(/holds a training run/);
     await expect(quiet(() => runEnsembleCommand({ runs: `${run('din')},${run('din')}/`, out: path.join(tmp, 'bad'), backend: 'cpu' }))).rejects.toThrow(/listed twice/);
